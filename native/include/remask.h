@@ -1,0 +1,82 @@
+/*
+ * remask.h: the whole C ABI of the remask native shim.
+ *
+ * Plain C, fixed-width types, opaque handles. Every call returns a status (REMASK_OK on success);
+ * on failure remask_last_error() gives this thread's message. No C++ exception crosses this boundary.
+ * Freeing a handle twice, or using a freed handle, returns REMASK_ERR_CLOSED instead of crashing.
+ */
+#ifndef REMASK_H
+#define REMASK_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define REMASK_OK 0
+#define REMASK_ERR_INVALID_ARGUMENT 1 /* a bad value from the caller */
+#define REMASK_ERR_CHECKPOINT 2       /* missing, malformed or unsupported checkpoint */
+#define REMASK_ERR_CLOSED 3           /* a handle that was freed, or never was one */
+#define REMASK_ERR_RUNTIME 4          /* anything else the library or libtorch raised */
+
+typedef struct remask_model remask_model;
+typedef struct remask_buffer remask_buffer;
+
+/* Facts about a loaded model, filled by remask_model_info. */
+typedef struct remask_model_info {
+    int64_t vocab_size;
+    int64_t mask_token_id;
+    int64_t eos_token_id;
+    int64_t d_model;
+    int64_t n_layers;
+    int64_t n_heads;
+    int64_t n_kv_heads;
+    int64_t mlp_hidden_size;
+    int64_t max_sequence_length;
+    int64_t parameter_count;
+    int64_t weight_bytes; /* bytes the weights occupy on the device, in the compute dtype */
+} remask_model_info;
+
+/* This thread's message for the last failed call; never NULL, valid until this thread's next call. */
+const char *remask_last_error(void);
+
+/* Writes "remask X; libtorch Y; cuda yes|no" (NUL-terminated, truncated to capacity). */
+int32_t remask_version(char *out, int64_t capacity);
+
+/* Number of CUDA devices libtorch sees (0 for a CPU build). */
+int32_t remask_cuda_device_count(int32_t *out);
+
+/* Loads a Hugging Face LLaDA checkpoint directory.
+ * device: "cpu" or "cuda:N"; dtype: "float32", "bfloat16" or "float16". */
+int32_t remask_model_load(const char *directory, const char *device, const char *dtype,
+                          remask_model **out);
+int32_t remask_model_info_get(const remask_model *model, remask_model_info *out);
+/* NULL is accepted; a second free of the same handle returns REMASK_ERR_CLOSED. */
+int32_t remask_model_free(remask_model *model);
+
+/* Device-resident token ids, int64 [rows, cols], on the model's device, initialised to the mask id.
+ * Writes check every id against the model's vocabulary. */
+int32_t remask_tokens_new(const remask_model *model, int64_t rows, int64_t cols, remask_buffer **out);
+/* Copies count ids from host memory to element offset (row-major) of the buffer. */
+int32_t remask_tokens_write(remask_buffer *tokens, int64_t offset, const int64_t *ids, int64_t count);
+int32_t remask_tokens_read(const remask_buffer *tokens, int64_t offset, int64_t *ids, int64_t count);
+
+/* Device-resident fp32 logits [rows, vocab] on the model's device. */
+int32_t remask_logits_new(const remask_model *model, int64_t rows, remask_buffer **out);
+int32_t remask_logits_read(const remask_buffer *logits, int64_t offset, float *out, int64_t count);
+
+/* NULL is accepted; a second free of the same handle returns REMASK_ERR_CLOSED. */
+int32_t remask_buffer_free(remask_buffer *buffer);
+
+/* One forward pass over every row of tokens ([batch, seq]). The LM head runs only for positions
+ * row_begin .. row_end-1 of each sequence; their fp32 logits go to rows
+ * b*(row_end-row_begin) + (i-row_begin) of logits, which must hold batch*(row_end-row_begin) rows. */
+int32_t remask_forward(remask_model *model, const remask_buffer *tokens, int64_t row_begin,
+                       int64_t row_end, remask_buffer *logits);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,298 @@
+// The only place C meets C++: handles, argument checks, and every exception turned into a status.
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "error.h"
+#include "model.h"
+#include "remask.h"
+
+namespace remask {
+namespace {
+
+thread_local std::string last_error = "no error";
+
+int32_t fail(int32_t status, const char* message) {
+  last_error = message;
+  return status;
+}
+
+// Device-resident data handed out through the ABI, with what the checks need to know of its model.
+struct Buffer {
+  enum class Kind { Tokens, Logits };
+  Kind kind;
+  torch::Tensor tensor;  // tokens: int64 [rows, cols]; logits: fp32 [rows, vocab]
+  int64_t vocab_size;
+};
+
+// Handles are never-reused numbers, not pointers: a stale or doubled handle finds nothing, and a
+// call in flight keeps its object alive through the shared_ptr even if another thread frees it.
+template <typename T>
+class Registry {
+ public:
+  template <typename Handle>
+  Handle* add(std::shared_ptr<T> object) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    uintptr_t id = next_++;
+    objects_.emplace(id, std::move(object));
+    return reinterpret_cast<Handle*>(id);
+  }
+
+  std::shared_ptr<T> get(const void* handle, const char* what) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = objects_.find(reinterpret_cast<uintptr_t>(handle));
+    if (it == objects_.end()) throw Error(REMASK_ERR_CLOSED, std::string(what) + " is closed or not a valid handle");
+    return it->second;
+  }
+
+  void remove(const void* handle, const char* what) {
+    std::shared_ptr<T> released;  // destroyed after the lock is let go
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = objects_.find(reinterpret_cast<uintptr_t>(handle));
+    if (it == objects_.end()) throw Error(REMASK_ERR_CLOSED, std::string(what) + " was already freed or is not a valid handle");
+    released = std::move(it->second);
+    objects_.erase(it);
+  }
+
+ private:
+  std::mutex mutex_;
+  uintptr_t next_ = 1;
+  std::unordered_map<uintptr_t, std::shared_ptr<T>> objects_;
+};
+
+Registry<Model>& models() {
+  static Registry<Model> registry;
+  return registry;
+}
+
+Registry<Buffer>& buffers() {
+  static Registry<Buffer> registry;
+  return registry;
+}
+
+void require(bool condition, const std::string& message) {
+  if (!condition) throw invalid_argument(message);
+}
+
+std::string text_argument(const char* value, const char* name) {
+  require(value != nullptr, std::string(name) + " is NULL");
+  return value;
+}
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  std::string index;
+  if (name == "cuda") index = "0";
+  else if (name.rfind("cuda:", 0) == 0) index = name.substr(5);
+  else throw invalid_argument("unknown device '" + name + "' (use cpu, cuda or cuda:N)");
+  require(!index.empty() && index.size() < 4 && index.find_first_not_of("0123456789") == std::string::npos,
+          "unknown device '" + name + "' (use cpu, cuda or cuda:N)");
+  int64_t ordinal = std::stoll(index);
+  int64_t available = static_cast<int64_t>(torch::cuda::device_count());
+  if (available == 0) throw invalid_argument("device " + name + " requested, but no CUDA device is available to this libtorch");
+  require(ordinal < available, "device " + name + " requested, but only " + std::to_string(available) + " CUDA device(s) exist");
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(ordinal));
+}
+
+torch::ScalarType parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "fp32" || name == "f32") return torch::kFloat32;
+  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
+  if (name == "float16" || name == "fp16" || name == "half") return torch::kFloat16;
+  throw invalid_argument("unknown dtype '" + name + "' (use float32, bfloat16 or float16)");
+}
+
+void check_range(const Buffer& buffer, int64_t offset, int64_t count, const void* host) {
+  int64_t size = buffer.tensor.numel();
+  require(offset >= 0 && count >= 0 && offset <= size && count <= size - offset,
+          "range [" + std::to_string(offset) + ", " + std::to_string(offset + count) +
+              ") is outside a buffer of " + std::to_string(size) + " elements");
+  require(count == 0 || host != nullptr, "host pointer is NULL");
+}
+
+std::shared_ptr<Buffer> buffer_of(const void* handle, Buffer::Kind kind) {
+  std::shared_ptr<Buffer> buffer = buffers().get(handle, "buffer");
+  require(buffer->kind == kind,
+          std::string("expected a ") + (kind == Buffer::Kind::Tokens ? "token" : "logits") + " buffer");
+  return buffer;
+}
+
+void read_to_host(const torch::Tensor& tensor, int64_t offset, int64_t count, void* out) {
+  if (count == 0) return;
+  torch::Tensor slice = tensor.view(-1).narrow(0, offset, count).to(torch::kCPU).contiguous();
+  std::memcpy(out, slice.data_ptr(), static_cast<size_t>(count) * slice.element_size());
+}
+
+}  // namespace
+}  // namespace remask
+
+using namespace remask;
+
+// Every entry point's body runs inside these; nothing thrown escapes to the C caller.
+#define API_BEGIN() try {
+#define API_END()                                                   \
+  }                                                                 \
+  catch (const remask::Error& e) {                                  \
+    return fail(e.status(), e.what());                              \
+  }                                                                 \
+  catch (const c10::Error& e) {                                     \
+    return fail(REMASK_ERR_RUNTIME, e.what_without_backtrace());    \
+  }                                                                 \
+  catch (const std::bad_alloc&) {                                   \
+    return fail(REMASK_ERR_RUNTIME, "out of memory");               \
+  }                                                                 \
+  catch (const std::exception& e) {                                 \
+    return fail(REMASK_ERR_RUNTIME, e.what());                      \
+  }                                                                 \
+  catch (...) {                                                     \
+    return fail(REMASK_ERR_RUNTIME, "unknown native error");        \
+  }                                                                 \
+  return REMASK_OK;
+
+extern "C" {
+
+const char* remask_last_error(void) { return last_error.c_str(); }
+
+int32_t remask_version(char* out, int64_t capacity) {
+  API_BEGIN()
+  require(out != nullptr && capacity > 0, "output buffer is NULL or empty");
+  std::string text = std::string("remask ") + REMASK_VERSION + "; libtorch " + TORCH_VERSION +
+                     "; cuda " + (torch::cuda::is_available() ? "yes" : "no");
+  size_t n = std::min(text.size(), static_cast<size_t>(capacity - 1));
+  std::memcpy(out, text.data(), n);
+  out[n] = '\0';
+  API_END()
+}
+
+int32_t remask_cuda_device_count(int32_t* out) {
+  API_BEGIN()
+  require(out != nullptr, "output pointer is NULL");
+  *out = static_cast<int32_t>(torch::cuda::device_count());
+  API_END()
+}
+
+int32_t remask_model_load(const char* directory, const char* device, const char* dtype, remask_model** out) {
+  API_BEGIN()
+  require(out != nullptr, "output pointer is NULL");
+  *out = nullptr;
+  std::string dir = text_argument(directory, "directory");
+  torch::Device where = parse_device(text_argument(device, "device"));
+  torch::ScalarType type = parse_dtype(text_argument(dtype, "dtype"));
+  *out = models().add<remask_model>(std::make_shared<Model>(dir, where, type));
+  API_END()
+}
+
+int32_t remask_model_info_get(const remask_model* model, remask_model_info* out) {
+  API_BEGIN()
+  require(out != nullptr, "output pointer is NULL");
+  std::shared_ptr<Model> m = models().get(model, "model");
+  const Config& c = m->config();
+  *out = remask_model_info{c.vocab_size,      c.mask_token_id,          c.eos_token_id,         c.d_model,
+                           c.n_layers,        c.n_heads,                c.n_kv_heads,           c.mlp_hidden_size,
+                           c.max_sequence_length, m->parameter_count(), m->weight_bytes()};
+  API_END()
+}
+
+int32_t remask_model_free(remask_model* model) {
+  API_BEGIN()
+  if (model != nullptr) models().remove(model, "model");
+  API_END()
+}
+
+int32_t remask_tokens_new(const remask_model* model, int64_t rows, int64_t cols, remask_buffer** out) {
+  API_BEGIN()
+  require(out != nullptr, "output pointer is NULL");
+  *out = nullptr;
+  std::shared_ptr<Model> m = models().get(model, "model");
+  const Config& c = m->config();
+  require(rows > 0 && cols > 0, "a token buffer needs at least one row and one column");
+  require(cols <= c.max_sequence_length, "sequence length " + std::to_string(cols) +
+                                             " exceeds the model's maximum of " +
+                                             std::to_string(c.max_sequence_length));
+  auto options = torch::TensorOptions().dtype(torch::kInt64).device(m->device());
+  auto buffer = std::make_shared<Buffer>(
+      Buffer{Buffer::Kind::Tokens, torch::full({rows, cols}, c.mask_token_id, options), c.vocab_size});
+  *out = buffers().add<remask_buffer>(std::move(buffer));
+  API_END()
+}
+
+int32_t remask_tokens_write(remask_buffer* tokens, int64_t offset, const int64_t* ids, int64_t count) {
+  API_BEGIN()
+  std::shared_ptr<Buffer> b = buffer_of(tokens, Buffer::Kind::Tokens);
+  check_range(*b, offset, count, ids);
+  for (int64_t i = 0; i < count; ++i)
+    require(ids[i] >= 0 && ids[i] < b->vocab_size, "token id " + std::to_string(ids[i]) + " at index " +
+                                                       std::to_string(i) + " is outside the vocabulary [0, " +
+                                                       std::to_string(b->vocab_size) + ")");
+  if (count == 0) return REMASK_OK;
+  torch::Tensor host = torch::from_blob(const_cast<int64_t*>(ids), {count}, torch::kInt64);
+  b->tensor.view(-1).narrow(0, offset, count).copy_(host);
+  API_END()
+}
+
+int32_t remask_tokens_read(const remask_buffer* tokens, int64_t offset, int64_t* ids, int64_t count) {
+  API_BEGIN()
+  std::shared_ptr<Buffer> b = buffer_of(tokens, Buffer::Kind::Tokens);
+  check_range(*b, offset, count, ids);
+  read_to_host(b->tensor, offset, count, ids);
+  API_END()
+}
+
+int32_t remask_logits_new(const remask_model* model, int64_t rows, remask_buffer** out) {
+  API_BEGIN()
+  require(out != nullptr, "output pointer is NULL");
+  *out = nullptr;
+  std::shared_ptr<Model> m = models().get(model, "model");
+  require(rows > 0, "a logits buffer needs at least one row");
+  int64_t vocab = m->config().vocab_size;
+  auto options = torch::TensorOptions().dtype(torch::kFloat32).device(m->device());
+  auto buffer = std::make_shared<Buffer>(Buffer{Buffer::Kind::Logits, torch::zeros({rows, vocab}, options), vocab});
+  *out = buffers().add<remask_buffer>(std::move(buffer));
+  API_END()
+}
+
+int32_t remask_logits_read(const remask_buffer* logits, int64_t offset, float* out, int64_t count) {
+  API_BEGIN()
+  std::shared_ptr<Buffer> b = buffer_of(logits, Buffer::Kind::Logits);
+  check_range(*b, offset, count, out);
+  read_to_host(b->tensor, offset, count, out);
+  API_END()
+}
+
+int32_t remask_buffer_free(remask_buffer* buffer) {
+  API_BEGIN()
+  if (buffer != nullptr) buffers().remove(buffer, "buffer");
+  API_END()
+}
+
+int32_t remask_forward(remask_model* model, const remask_buffer* tokens, int64_t row_begin, int64_t row_end,
+                       remask_buffer* logits) {
+  API_BEGIN()
+  std::shared_ptr<Model> m = models().get(model, "model");
+  std::shared_ptr<Buffer> t = buffer_of(tokens, Buffer::Kind::Tokens);
+  std::shared_ptr<Buffer> l = buffer_of(logits, Buffer::Kind::Logits);
+  const Config& c = m->config();
+  int64_t batch = t->tensor.size(0), length = t->tensor.size(1);
+  require(t->tensor.device() == m->device() && l->tensor.device() == m->device(),
+          "buffers live on another device than the model");
+  require(t->vocab_size == c.vocab_size && l->vocab_size == c.vocab_size,
+          "buffers were made for a model with another vocabulary");
+  require(length <= c.max_sequence_length, "sequence length " + std::to_string(length) +
+                                               " exceeds the model's maximum of " +
+                                               std::to_string(c.max_sequence_length));
+  require(0 <= row_begin && row_begin < row_end && row_end <= length,
+          "rows [" + std::to_string(row_begin) + ", " + std::to_string(row_end) +
+              ") are not a non-empty range of a sequence of " + std::to_string(length));
+  int64_t needed = batch * (row_end - row_begin);
+  require(l->tensor.size(0) >= needed, "logits buffer holds " + std::to_string(l->tensor.size(0)) +
+                                           " rows; this forward needs " + std::to_string(needed));
+  l->tensor.narrow(0, 0, needed).copy_(m->forward(t->tensor, row_begin, row_end));
+  API_END()
+}
+
+}  // extern "C"

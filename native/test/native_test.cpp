@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
   std::printf("%s\n", version);
 
   std::ifstream in(golden + "/forward.json");
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s/forward.json\n", golden.c_str());
+    return 2;
+  }
   std::stringstream text;
   text << in.rdbuf();
   remask::Json cases = remask::Json::parse(text.str());

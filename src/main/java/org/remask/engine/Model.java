@@ -1,0 +1,107 @@
+package org.remask.engine;
+
+import static org.remask.ffi.remask_h.*;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import org.remask.ffi.remask_model_info;
+
+/**
+ * A LLaDA checkpoint loaded onto a device. Thread-safe: several threads may run forwards on one model,
+ * each with its own buffers. Its device memory is freed by {@link #close()}, not by the garbage collector.
+ */
+public final class Model implements AutoCloseable {
+    private final NativeHandle handle;
+    private final ModelInfo info;
+
+    private Model(MemorySegment handle, ModelInfo info) {
+        this.handle = new NativeHandle("model", handle, h -> remask_model_free(h));
+        this.info = info;
+    }
+
+    /** Loads DIR (config.json and safetensors weights); device is "cpu", "cuda" or "cuda:N". */
+    public static Model load(Path directory, String device, DType dtype) {
+        Native.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Native.check(remask_model_load(
+                    arena.allocateFrom(directory.toAbsolutePath().toString()),
+                    arena.allocateFrom(device),
+                    arena.allocateFrom(dtype.nativeName()),
+                    out));
+            MemorySegment model = out.get(ValueLayout.ADDRESS, 0);
+            try {
+                MemorySegment facts = remask_model_info.allocate(arena);
+                Native.check(remask_model_info_get(model, facts));
+                return new Model(model, toInfo(facts, device, dtype));
+            } catch (RuntimeException e) {
+                remask_model_free(model);
+                throw e;
+            }
+        }
+    }
+
+    private static ModelInfo toInfo(MemorySegment s, String device, DType dtype) {
+        return new ModelInfo(
+                remask_model_info.vocab_size(s),
+                remask_model_info.mask_token_id(s),
+                remask_model_info.eos_token_id(s),
+                remask_model_info.d_model(s),
+                remask_model_info.n_layers(s),
+                remask_model_info.n_heads(s),
+                remask_model_info.n_kv_heads(s),
+                remask_model_info.mlp_hidden_size(s),
+                remask_model_info.max_sequence_length(s),
+                remask_model_info.parameter_count(s),
+                remask_model_info.weight_bytes(s),
+                device,
+                dtype);
+    }
+
+    /** "remask X; libtorch Y; cuda yes|no". */
+    public static String nativeVersion() {
+        Native.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment text = arena.allocate(256);
+            Native.check(remask_version(text, text.byteSize()));
+            return text.getString(0);
+        }
+    }
+
+    public ModelInfo info() {
+        return info;
+    }
+
+    /** Token ids [rows, cols] on this model's device, all set to the mask id. */
+    public TokenBuffer newTokens(int rows, int cols) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Native.check(remask_tokens_new(handle.get(), rows, cols, out));
+            return new TokenBuffer(out.get(ValueLayout.ADDRESS, 0), rows, cols);
+        }
+    }
+
+    /** fp32 logits [rows, vocab] on this model's device. */
+    public LogitsBuffer newLogits(int rows) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Native.check(remask_logits_new(handle.get(), rows, out));
+            return new LogitsBuffer(out.get(ValueLayout.ADDRESS, 0), rows, Math.toIntExact(info.vocabSize()));
+        }
+    }
+
+    /**
+     * One forward pass over every row of tokens; the LM head runs only for positions rowBegin..rowEnd-1,
+     * whose logits land in rows b * (rowEnd - rowBegin) + (i - rowBegin) of logits.
+     */
+    public void forward(TokenBuffer tokens, int rowBegin, int rowEnd, LogitsBuffer logits) {
+        Native.check(remask_forward(handle.get(), tokens.segment(), rowBegin, rowEnd, logits.segment()));
+    }
+
+    @Override
+    public void close() {
+        handle.close();
+    }
+}

@@ -1,0 +1,53 @@
+package org.remask.engine;
+
+import static org.remask.ffi.remask_h.*;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** Token ids [rows, cols] living on the model's device, filled with the mask id when made. */
+public final class TokenBuffer implements AutoCloseable {
+    private final NativeHandle handle;
+    private final int rows;
+    private final int cols;
+
+    TokenBuffer(MemorySegment handle, int rows, int cols) {
+        this.handle = new NativeHandle("token buffer", handle, h -> remask_buffer_free(h));
+        this.rows = rows;
+        this.cols = cols;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    /** Copies ids to the row-major element offset; every id is checked against the vocabulary. */
+    public void write(long offset, long[] ids) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocateFrom(ValueLayout.JAVA_LONG, ids);
+            Native.check(remask_tokens_write(handle.get(), offset, host, ids.length));
+        }
+    }
+
+    public long[] read(long offset, int count) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(ValueLayout.JAVA_LONG, Math.max(count, 1));
+            Native.check(remask_tokens_read(handle.get(), offset, host, count));
+            return host.asSlice(0, (long) count * Long.BYTES).toArray(ValueLayout.JAVA_LONG);
+        }
+    }
+
+    MemorySegment segment() {
+        return handle.get();
+    }
+
+    @Override
+    public void close() {
+        handle.close();
+    }
+}

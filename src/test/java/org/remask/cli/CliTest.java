@@ -1,0 +1,106 @@
+package org.remask.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.remask.engine.Golden;
+
+class CliTest {
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.commandLine(new PrintWriter(out), new PrintWriter(err)).execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private static String f32() {
+        return Golden.checkpoint(Golden.F32).toString();
+    }
+
+    @Test
+    void helpAndVersion() {
+        Run help = run("--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().contains("info") && help.out().contains("logits"), help.out());
+        Run version = run("--version");
+        assertEquals(0, version.code());
+        assertTrue(version.out().contains("libtorch"), version.out());
+    }
+
+    @Test
+    void infoAsJson() throws IOException {
+        Run run = run("info", "--model", Golden.checkpoint(Golden.BF16_SHARDED).toString(), "--dtype", "bf16",
+                "--format", "json");
+        assertEquals(0, run.code(), run.err());
+        Map<String, Object> info = JSON.std.mapFrom(run.out());
+        assertEquals(384, ((Number) info.get("vocab_size")).intValue());
+        assertEquals(2, ((Number) info.get("n_layers")).intValue());
+        assertEquals("bfloat16", info.get("dtype"));
+        assertEquals("cpu", info.get("device"));
+        assertEquals(2 * ((Number) info.get("parameters")).longValue(), ((Number) info.get("weight_bytes")).longValue());
+    }
+
+    @Test
+    void infoAsText() {
+        Run run = run("info", "--model", f32());
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().contains("2 layers, d_model 64, 4 heads"), run.out());
+        assertTrue(run.out().contains("float32 on cpu"), run.out());
+    }
+
+    @Test
+    void logitsMatchTheGoldenVectors() throws IOException {
+        Golden.Forward golden = Golden.forward(Golden.F32);
+        StringBuilder ids = new StringBuilder();
+        for (long id : golden.inputIds()) {
+            ids.append(ids.isEmpty() ? "" : ",").append(id);
+        }
+        Run run = run("logits", "--model", f32(), "--ids", ids.toString(), "--format", "json");
+        assertEquals(0, run.code(), run.err());
+        List<?> rows = (List<?>) JSON.std.mapFrom(run.out()).get("logits");
+        assertEquals(golden.logits().length, rows.size());
+        for (int r = 0; r < rows.size(); r++) {
+            List<?> row = (List<?>) rows.get(r);
+            assertEquals(384, row.size());
+            for (int v = 0; v < row.size(); v++) {
+                assertEquals(golden.logits()[r][v], ((Number) row.get(v)).floatValue(), 1e-4);
+            }
+        }
+    }
+
+    @Test
+    void usageErrorsExitWith2AndOneLine() {
+        assertUsageError(run("logits", "--model", f32(), "--ids", "1,x"), "'x' is not a token id");
+        assertUsageError(run("logits", "--model", f32(), "--ids", "5,384"), "outside the vocabulary");
+        assertUsageError(run("info", "--model", f32(), "--dtype", "float8"), "unknown dtype 'float8'");
+        assertUsageError(run("info", "--model", f32(), "--device", "tpu"), "unknown device 'tpu'");
+        assertUsageError(run("info"), "--model");
+        assertUsageError(run("frobnicate"), "frobnicate");
+    }
+
+    @Test
+    void runtimeErrorsExitWith1AndOneLineWithoutAStackTrace() {
+        Run run = run("info", "--model", "/no/such/model");
+        assertEquals(1, run.code());
+        assertEquals("remask: model directory /no/such/model does not exist", run.err().strip());
+        Run verbose = run("--verbose", "info", "--model", "/no/such/model");
+        assertEquals(1, verbose.code());
+        assertTrue(verbose.err().contains("at org.remask"), verbose.err());
+    }
+
+    private static void assertUsageError(Run run, String fragment) {
+        assertEquals(2, run.code(), run.err());
+        assertTrue(run.err().contains(fragment), run.err());
+        assertFalse(run.err().contains("\tat "), "no stack trace: " + run.err());
+    }
+}

@@ -20,6 +20,16 @@ extern "C" {
 #define REMASK_ERR_CLOSED 3           /* a handle that was freed, or never was one */
 #define REMASK_ERR_RUNTIME 4          /* anything else the library or libtorch raised */
 
+/* Which masked positions win a step (remask_sample's rule): larger confidence commits first. */
+#define REMASK_RULE_LOW_CONFIDENCE 0 /* softmax probability of x0 (LLaDA's default) */
+#define REMASK_RULE_RANDOM 1         /* a uniform draw per position */
+#define REMASK_RULE_MARGIN 2         /* p1 - p2 of the two most likely tokens */
+#define REMASK_RULE_ENTROPY 3        /* sum p log p: larger is more certain */
+
+/* remask_sample flags: LLaDA's options for Instruct models. */
+#define REMASK_SAMPLE_EOS_LOGIT_OFF 1      /* EOS never sampled (its logit is -inf) */
+#define REMASK_SAMPLE_EOS_CONFIDENCE_OFF 2 /* positions whose x0 is EOS or EoT commit last */
+
 typedef struct remask_model remask_model;
 typedef struct remask_buffer remask_buffer;
 
@@ -66,6 +76,12 @@ int32_t remask_tokens_read(const remask_buffer *tokens, int64_t offset, int64_t 
 int32_t remask_logits_new(const remask_model *model, int64_t rows, remask_buffer **out);
 int32_t remask_logits_read(const remask_buffer *logits, int64_t offset, float *out, int64_t count);
 
+int32_t remask_logits_write(remask_buffer *logits, int64_t offset, const float *values, int64_t count);
+
+/* Per-row sampling results on the model's device: x0 (int64) and its confidence (fp32), [rows]. */
+int32_t remask_samples_new(const remask_model *model, int64_t rows, remask_buffer **out);
+int32_t remask_samples_read(const remask_buffer *samples, int64_t rows, int64_t *x0, float *confidence);
+
 /* NULL is accepted; a second free of the same handle returns REMASK_ERR_CLOSED. */
 int32_t remask_buffer_free(remask_buffer *buffer);
 
@@ -74,6 +90,25 @@ int32_t remask_buffer_free(remask_buffer *buffer);
  * b*(row_end-row_begin) + (i-row_begin) of logits, which must hold batch*(row_end-row_begin) rows. */
 int32_t remask_forward(remask_model *model, const remask_buffer *tokens, int64_t row_begin,
                        int64_t row_end, remask_buffer *logits);
+
+/* One fused pass over each of the first rows rows of logits: x0 and its confidence per row, written
+ * to samples. guided != 0: rows rows..2*rows-1 hold the unconditional logits U and the rule works on
+ * U + (cfg_scale + 1) * (C - U). temperature 0 takes the argmax; above 0, Gumbel-max sampling of
+ * softmax(logits / temperature), with noise that depends only on (seed, step, row, token). The mask
+ * id is never x0. Confidence follows rule over the un-noised distribution; flags as above; eot_id is
+ * -1 when the model has no EoT token. */
+int32_t remask_sample(const remask_buffer *logits, int64_t rows, int32_t guided, double cfg_scale,
+                      double temperature, int32_t rule, int32_t flags, int64_t eot_id, uint64_t seed,
+                      uint64_t step, remask_buffer *samples);
+
+/* Masked top-k commit into every row of tokens: among the positions block_begin..block_end-1 that
+ * still hold the mask id (sample row i is position block_begin + i), commits x0 at the k most
+ * confident, and more while their confidence >= threshold (pass +inf for none), never more than
+ * are masked. k >= 1. Writes the committed positions (ascending) and tokens to host arrays of
+ * capacity elements, and their number to *count. */
+int32_t remask_commit(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin,
+                      int64_t block_end, int64_t k, double threshold, int64_t *positions,
+                      int64_t *committed, int64_t capacity, int64_t *count);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
-#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -12,6 +12,7 @@
 #include "error.h"
 #include "model.h"
 #include "remask.h"
+#include "sampling.h"
 
 namespace remask {
 namespace {
@@ -23,13 +24,26 @@ int32_t fail(int32_t status, const char* message) {
   return status;
 }
 
-// Device-resident data handed out through the ABI, with what the checks need to know of its model.
-struct Buffer {
-  enum class Kind { Tokens, Logits };
-  Kind kind;
-  torch::Tensor tensor;  // tokens: int64 [rows, cols]; logits: fp32 [rows, vocab]
-  int64_t vocab_size;
+// What buffers need to know of the model they were made for.
+struct Vocabulary {
+  int64_t size;
+  int64_t mask_id;
+  int64_t eos_id;
 };
+
+// Device-resident data handed out through the ABI.
+struct Buffer {
+  enum class Kind { Tokens, Logits, Samples };
+  Kind kind;
+  torch::Tensor tensor;               // tokens: int64 [rows, cols]; logits: fp32 [rows, vocab]
+  std::shared_ptr<Samples> samples;  // samples only
+  Vocabulary vocab;
+};
+
+Vocabulary vocabulary_of(const Model& model) {
+  const Config& c = model.config();
+  return Vocabulary{c.vocab_size, c.mask_token_id, c.eos_token_id};
+}
 
 // Handles are never-reused numbers, not pointers: a stale or doubled handle finds nothing, and a
 // call in flight keeps its object alive through the shared_ptr even if another thread frees it.
@@ -116,9 +130,9 @@ void check_range(const Buffer& buffer, int64_t offset, int64_t count, const void
 }
 
 std::shared_ptr<Buffer> buffer_of(const void* handle, Buffer::Kind kind) {
+  static const char* names[] = {"token", "logits", "samples"};
   std::shared_ptr<Buffer> buffer = buffers().get(handle, "buffer");
-  require(buffer->kind == kind,
-          std::string("expected a ") + (kind == Buffer::Kind::Tokens ? "token" : "logits") + " buffer");
+  require(buffer->kind == kind, std::string("expected a ") + names[static_cast<int>(kind)] + " buffer");
   return buffer;
 }
 
@@ -216,7 +230,7 @@ int32_t remask_tokens_new(const remask_model* model, int64_t rows, int64_t cols,
                                              std::to_string(c.max_sequence_length));
   auto options = torch::TensorOptions().dtype(torch::kInt64).device(m->device());
   auto buffer = std::make_shared<Buffer>(
-      Buffer{Buffer::Kind::Tokens, torch::full({rows, cols}, c.mask_token_id, options), c.vocab_size});
+      Buffer{Buffer::Kind::Tokens, torch::full({rows, cols}, c.mask_token_id, options), nullptr, vocabulary_of(*m)});
   *out = buffers().add<remask_buffer>(std::move(buffer));
   API_END()
 }
@@ -226,9 +240,9 @@ int32_t remask_tokens_write(remask_buffer* tokens, int64_t offset, const int64_t
   std::shared_ptr<Buffer> b = buffer_of(tokens, Buffer::Kind::Tokens);
   check_range(*b, offset, count, ids);
   for (int64_t i = 0; i < count; ++i)
-    require(ids[i] >= 0 && ids[i] < b->vocab_size, "token id " + std::to_string(ids[i]) + " at index " +
+    require(ids[i] >= 0 && ids[i] < b->vocab.size, "token id " + std::to_string(ids[i]) + " at index " +
                                                        std::to_string(i) + " is outside the vocabulary [0, " +
-                                                       std::to_string(b->vocab_size) + ")");
+                                                       std::to_string(b->vocab.size) + ")");
   if (count == 0) return REMASK_OK;
   torch::Tensor host = torch::from_blob(const_cast<int64_t*>(ids), {count}, torch::kInt64);
   b->tensor.view(-1).narrow(0, offset, count).copy_(host);
@@ -251,7 +265,8 @@ int32_t remask_logits_new(const remask_model* model, int64_t rows, remask_buffer
   require(rows > 0, "a logits buffer needs at least one row");
   int64_t vocab = m->config().vocab_size;
   auto options = torch::TensorOptions().dtype(torch::kFloat32).device(m->device());
-  auto buffer = std::make_shared<Buffer>(Buffer{Buffer::Kind::Logits, torch::zeros({rows, vocab}, options), vocab});
+  auto buffer =
+      std::make_shared<Buffer>(Buffer{Buffer::Kind::Logits, torch::zeros({rows, vocab}, options), nullptr, vocabulary_of(*m)});
   *out = buffers().add<remask_buffer>(std::move(buffer));
   API_END()
 }
@@ -261,6 +276,99 @@ int32_t remask_logits_read(const remask_buffer* logits, int64_t offset, float* o
   std::shared_ptr<Buffer> b = buffer_of(logits, Buffer::Kind::Logits);
   check_range(*b, offset, count, out);
   read_to_host(b->tensor, offset, count, out);
+  API_END()
+}
+
+int32_t remask_logits_write(remask_buffer* logits, int64_t offset, const float* values, int64_t count) {
+  API_BEGIN()
+  std::shared_ptr<Buffer> b = buffer_of(logits, Buffer::Kind::Logits);
+  check_range(*b, offset, count, values);
+  if (count == 0) return REMASK_OK;
+  torch::Tensor host = torch::from_blob(const_cast<float*>(values), {count}, torch::kFloat32);
+  b->tensor.view(-1).narrow(0, offset, count).copy_(host);
+  API_END()
+}
+
+int32_t remask_samples_new(const remask_model* model, int64_t rows, remask_buffer** out) {
+  API_BEGIN()
+  require(out != nullptr, "output pointer is NULL");
+  *out = nullptr;
+  std::shared_ptr<Model> m = models().get(model, "model");
+  require(rows > 0, "a samples buffer needs at least one row");
+  auto buffer = std::make_shared<Buffer>(
+      Buffer{Buffer::Kind::Samples, torch::Tensor(), std::make_shared<Samples>(rows, m->device()), vocabulary_of(*m)});
+  *out = buffers().add<remask_buffer>(std::move(buffer));
+  API_END()
+}
+
+int32_t remask_samples_read(const remask_buffer* samples, int64_t rows, int64_t* x0, float* confidence) {
+  API_BEGIN()
+  std::shared_ptr<Buffer> b = buffer_of(samples, Buffer::Kind::Samples);
+  require(rows >= 0 && rows <= b->samples->capacity(),
+          "cannot read " + std::to_string(rows) + " rows of a samples buffer of " +
+              std::to_string(b->samples->capacity()));
+  require(rows == 0 || (x0 != nullptr && confidence != nullptr), "host pointer is NULL");
+  read_to_host(b->samples->x0, 0, rows, x0);
+  read_to_host(b->samples->confidence, 0, rows, confidence);
+  API_END()
+}
+
+int32_t remask_sample(const remask_buffer* logits, int64_t rows, int32_t guided, double cfg_scale,
+                      double temperature, int32_t rule, int32_t flags, int64_t eot_id, uint64_t seed, uint64_t step,
+                      remask_buffer* samples) {
+  API_BEGIN()
+  std::shared_ptr<Buffer> l = buffer_of(logits, Buffer::Kind::Logits);
+  std::shared_ptr<Buffer> s = buffer_of(samples, Buffer::Kind::Samples);
+  int64_t needed = guided ? 2 * rows : rows;
+  require(rows > 0 && needed <= l->tensor.size(0),
+          "cannot sample " + std::to_string(rows) + (guided ? " guided rows" : " rows") + " from a logits buffer of " +
+              std::to_string(l->tensor.size(0)));
+  require(rows <= s->samples->capacity(), "samples buffer holds " + std::to_string(s->samples->capacity()) +
+                                              " rows; this step needs " + std::to_string(rows));
+  require(l->tensor.device() == s->samples->x0.device(), "buffers live on different devices");
+  require(std::isfinite(temperature) && temperature >= 0, "temperature must be a finite number >= 0");
+  require(std::isfinite(cfg_scale) && cfg_scale >= 0, "cfg scale must be a finite number >= 0");
+  require(rule >= REMASK_RULE_LOW_CONFIDENCE && rule <= REMASK_RULE_ENTROPY, "unknown remasking rule " + std::to_string(rule));
+  require((flags & ~(REMASK_SAMPLE_EOS_LOGIT_OFF | REMASK_SAMPLE_EOS_CONFIDENCE_OFF)) == 0,
+          "unknown sample flags " + std::to_string(flags));
+  require(eot_id >= -1 && eot_id < l->vocab.size, "EoT id " + std::to_string(eot_id) + " is outside the vocabulary");
+  SampleParams params{l->vocab.size,
+                      l->vocab.mask_id,
+                      l->vocab.eos_id,
+                      eot_id,
+                      static_cast<float>(cfg_scale),
+                      guided != 0,
+                      static_cast<float>(temperature),
+                      rule,
+                      (flags & REMASK_SAMPLE_EOS_LOGIT_OFF) != 0,
+                      (flags & REMASK_SAMPLE_EOS_CONFIDENCE_OFF) != 0,
+                      seed,
+                      step};
+  sample(l->tensor, rows, params, *s->samples);
+  API_END()
+}
+
+int32_t remask_commit(remask_buffer* tokens, const remask_buffer* samples, int64_t block_begin, int64_t block_end,
+                      int64_t k, double threshold, int64_t* positions, int64_t* committed, int64_t capacity,
+                      int64_t* count) {
+  API_BEGIN()
+  require(count != nullptr && positions != nullptr && committed != nullptr, "output pointer is NULL");
+  *count = 0;
+  std::shared_ptr<Buffer> t = buffer_of(tokens, Buffer::Kind::Tokens);
+  std::shared_ptr<Buffer> s = buffer_of(samples, Buffer::Kind::Samples);
+  int64_t length = t->tensor.size(1);
+  require(0 <= block_begin && block_begin < block_end && block_end <= length,
+          "block [" + std::to_string(block_begin) + ", " + std::to_string(block_end) +
+              ") is not a non-empty range of a sequence of " + std::to_string(length));
+  int64_t n = block_end - block_begin;
+  require(n <= s->samples->capacity(), "samples buffer holds " + std::to_string(s->samples->capacity()) +
+                                           " rows; the block has " + std::to_string(n));
+  require(capacity >= n, "output arrays hold " + std::to_string(capacity) + " entries; the block has " +
+                             std::to_string(n));
+  require(k >= 1, "a step commits at least one token (k = " + std::to_string(k) + ")");
+  require(!std::isnan(threshold), "threshold is NaN");
+  require(t->tensor.device() == s->samples->x0.device(), "buffers live on different devices");
+  *count = commit(t->tensor, *s->samples, t->vocab.mask_id, block_begin, block_end, k, threshold, positions, committed);
   API_END()
 }
 
@@ -280,7 +388,7 @@ int32_t remask_forward(remask_model* model, const remask_buffer* tokens, int64_t
   int64_t batch = t->tensor.size(0), length = t->tensor.size(1);
   require(t->tensor.device() == m->device() && l->tensor.device() == m->device(),
           "buffers live on another device than the model");
-  require(t->vocab_size == c.vocab_size && l->vocab_size == c.vocab_size,
+  require(t->vocab.size == c.vocab_size && l->vocab.size == c.vocab_size,
           "buffers were made for a model with another vocabulary");
   require(length <= c.max_sequence_length, "sequence length " + std::to_string(length) +
                                                " exceeds the model's maximum of " +

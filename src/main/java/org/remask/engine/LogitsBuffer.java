@@ -44,6 +44,24 @@ public final class LogitsBuffer implements AutoCloseable {
         }
     }
 
+    /** Copies values from the host to the element offset (row-major); for tests and tools. */
+    public void write(long offset, float[] values) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocateFrom(ValueLayout.JAVA_FLOAT, values);
+            Native.check(remask_logits_write(handle.get(), offset, host, values.length));
+        }
+    }
+
+    /**
+     * The fused sampling pass over the first {@code rows} rows (with guidance, rows..2*rows-1 hold the
+     * unconditional half): x0 and its confidence per row into {@code out}. {@code step} seeds the noise.
+     */
+    public void sample(int rows, SampleSettings settings, long step, Samples out) {
+        Native.check(remask_sample(handle.get(), rows, settings.guided() ? 1 : 0, settings.cfgScale(),
+                settings.temperature(), settings.remasking().nativeRule(), settings.nativeFlags(), settings.eotId(),
+                settings.seed(), step, out.segment()));
+    }
+
     MemorySegment segment() {
         return handle.get();
     }

@@ -92,6 +92,15 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /** Per-row sampling results (x0 and confidence) on this model's device. */
+    public Samples newSamples(int rows) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Native.check(remask_samples_new(handle.get(), rows, out));
+            return new Samples(out.get(ValueLayout.ADDRESS, 0), rows);
+        }
+    }
+
     /**
      * One forward pass over every row of tokens; the LM head runs only for positions rowBegin..rowEnd-1,
      * whose logits land in rows b * (rowEnd - rowBegin) + (i - rowBegin) of logits.

@@ -42,6 +42,18 @@ public final class TokenBuffer implements AutoCloseable {
         }
     }
 
+    /**
+     * The masked top-k commit: among positions blockBegin..blockEnd-1 still masked (sample row i is
+     * position blockBegin + i), writes x0 at the k most confident, and more while their confidence is
+     * at least threshold (+inf for none), into every row. Returns how many it committed; the positions
+     * and tokens are in {@code out}.
+     */
+    public int commit(Samples samples, int blockBegin, int blockEnd, int k, double threshold, Commits out) {
+        Native.check(remask_commit(handle.get(), samples.segment(), blockBegin, blockEnd, k, threshold,
+                out.positionsSegment(), out.tokensSegment(), out.capacity(), out.countSegment()));
+        return out.count();
+    }
+
     MemorySegment segment() {
         return handle.get();
     }

@@ -1,11 +1,10 @@
 package org.remask.ffi;
 
-import java.lang.invoke.MethodHandle;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * Loads libremask.so by absolute path and resolves every symbol of remask.h at once, so a missing
@@ -59,28 +58,21 @@ public final class NativeLibrary {
         }
     }
 
+    /** Touches every {@code name$address()} of the bindings, which looks each symbol up. */
     private static void resolveAllSymbols(Path path) {
-        List<Supplier<MethodHandle>> handles = List.of(
-                remask_h::remask_last_error$handle,
-                remask_h::remask_version$handle,
-                remask_h::remask_cuda_device_count$handle,
-                remask_h::remask_model_load$handle,
-                remask_h::remask_model_info_get$handle,
-                remask_h::remask_model_free$handle,
-                remask_h::remask_tokens_new$handle,
-                remask_h::remask_tokens_write$handle,
-                remask_h::remask_tokens_read$handle,
-                remask_h::remask_logits_new$handle,
-                remask_h::remask_logits_read$handle,
-                remask_h::remask_buffer_free$handle,
-                remask_h::remask_forward$handle);
-        for (Supplier<MethodHandle> handle : handles) {
+        for (Method method : remask_h.class.getMethods()) {
+            if (!method.getName().endsWith("$address")) {
+                continue;
+            }
             try {
-                handle.get();
-            } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
-                Throwable cause = e.getCause() != null ? e.getCause() : e;
-                throw new IllegalStateException(path + " does not match remask.h (" + cause.getMessage()
-                        + "); rebuild it with REMASK_REBUILD=1 scripts/remask", e);
+                method.invoke(null);
+            } catch (InvocationTargetException | ExceptionInInitializerError e) {
+                Throwable cause = e.getCause() != null && e.getCause().getCause() != null
+                        ? e.getCause().getCause() : e.getCause();
+                throw new IllegalStateException(path + " does not match remask.h ("
+                        + (cause == null ? e : cause).getMessage() + "); rebuild it with REMASK_REBUILD=1 scripts/remask", e);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
             }
         }
     }

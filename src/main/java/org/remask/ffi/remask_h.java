@@ -68,6 +68,60 @@ public class remask_h extends remask_h$shared {
     public static int REMASK_ERR_RUNTIME() {
         return REMASK_ERR_RUNTIME;
     }
+    private static final int REMASK_RULE_LOW_CONFIDENCE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_RULE_LOW_CONFIDENCE 0
+     * }
+     */
+    public static int REMASK_RULE_LOW_CONFIDENCE() {
+        return REMASK_RULE_LOW_CONFIDENCE;
+    }
+    private static final int REMASK_RULE_RANDOM = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_RULE_RANDOM 1
+     * }
+     */
+    public static int REMASK_RULE_RANDOM() {
+        return REMASK_RULE_RANDOM;
+    }
+    private static final int REMASK_RULE_MARGIN = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_RULE_MARGIN 2
+     * }
+     */
+    public static int REMASK_RULE_MARGIN() {
+        return REMASK_RULE_MARGIN;
+    }
+    private static final int REMASK_RULE_ENTROPY = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_RULE_ENTROPY 3
+     * }
+     */
+    public static int REMASK_RULE_ENTROPY() {
+        return REMASK_RULE_ENTROPY;
+    }
+    private static final int REMASK_SAMPLE_EOS_LOGIT_OFF = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_SAMPLE_EOS_LOGIT_OFF 1
+     * }
+     */
+    public static int REMASK_SAMPLE_EOS_LOGIT_OFF() {
+        return REMASK_SAMPLE_EOS_LOGIT_OFF;
+    }
+    private static final int REMASK_SAMPLE_EOS_CONFIDENCE_OFF = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_SAMPLE_EOS_CONFIDENCE_OFF 2
+     * }
+     */
+    public static int REMASK_SAMPLE_EOS_CONFIDENCE_OFF() {
+        return REMASK_SAMPLE_EOS_CONFIDENCE_OFF;
+    }
 
     private static class remask_last_error {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -746,6 +800,194 @@ public class remask_h extends remask_h$shared {
         }
     }
 
+    private static class remask_logits_write {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_logits_write");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_logits_write(remask_buffer *logits, int64_t offset, const float *values, int64_t count)
+     * }
+     */
+    public static FunctionDescriptor remask_logits_write$descriptor() {
+        return remask_logits_write.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_logits_write(remask_buffer *logits, int64_t offset, const float *values, int64_t count)
+     * }
+     */
+    public static MethodHandle remask_logits_write$handle() {
+        return remask_logits_write.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_logits_write(remask_buffer *logits, int64_t offset, const float *values, int64_t count)
+     * }
+     */
+    public static MemorySegment remask_logits_write$address() {
+        return remask_logits_write.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_logits_write(remask_buffer *logits, int64_t offset, const float *values, int64_t count)
+     * }
+     */
+    public static int remask_logits_write(MemorySegment logits, long offset, MemorySegment values, long count) {
+        var mh$ = remask_logits_write.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_logits_write", logits, offset, values, count);
+            }
+            return (int)mh$.invokeExact(logits, offset, values, count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_samples_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_samples_new");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_new(const remask_model *model, int64_t rows, remask_buffer **out)
+     * }
+     */
+    public static FunctionDescriptor remask_samples_new$descriptor() {
+        return remask_samples_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_new(const remask_model *model, int64_t rows, remask_buffer **out)
+     * }
+     */
+    public static MethodHandle remask_samples_new$handle() {
+        return remask_samples_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_new(const remask_model *model, int64_t rows, remask_buffer **out)
+     * }
+     */
+    public static MemorySegment remask_samples_new$address() {
+        return remask_samples_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_samples_new(const remask_model *model, int64_t rows, remask_buffer **out)
+     * }
+     */
+    public static int remask_samples_new(MemorySegment model, long rows, MemorySegment out) {
+        var mh$ = remask_samples_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_samples_new", model, rows, out);
+            }
+            return (int)mh$.invokeExact(model, rows, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_samples_read {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_samples_read");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_read(const remask_buffer *samples, int64_t rows, int64_t *x0, float *confidence)
+     * }
+     */
+    public static FunctionDescriptor remask_samples_read$descriptor() {
+        return remask_samples_read.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_read(const remask_buffer *samples, int64_t rows, int64_t *x0, float *confidence)
+     * }
+     */
+    public static MethodHandle remask_samples_read$handle() {
+        return remask_samples_read.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_read(const remask_buffer *samples, int64_t rows, int64_t *x0, float *confidence)
+     * }
+     */
+    public static MemorySegment remask_samples_read$address() {
+        return remask_samples_read.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_samples_read(const remask_buffer *samples, int64_t rows, int64_t *x0, float *confidence)
+     * }
+     */
+    public static int remask_samples_read(MemorySegment samples, long rows, MemorySegment x0, MemorySegment confidence) {
+        var mh$ = remask_samples_read.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_samples_read", samples, rows, x0, confidence);
+            }
+            return (int)mh$.invokeExact(samples, rows, x0, confidence);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class remask_buffer_free {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             remask_h.C_INT,
@@ -863,6 +1105,145 @@ public class remask_h extends remask_h$shared {
                 traceDowncall("remask_forward", model, tokens, row_begin, row_end, logits);
             }
             return (int)mh$.invokeExact(model, tokens, row_begin, row_end, logits);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_sample {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_INT,
+            remask_h.C_DOUBLE,
+            remask_h.C_DOUBLE,
+            remask_h.C_INT,
+            remask_h.C_INT,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_sample");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_sample(const remask_buffer *logits, int64_t rows, int32_t guided, double cfg_scale, double temperature, int32_t rule, int32_t flags, int64_t eot_id, uint64_t seed, uint64_t step, remask_buffer *samples)
+     * }
+     */
+    public static FunctionDescriptor remask_sample$descriptor() {
+        return remask_sample.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_sample(const remask_buffer *logits, int64_t rows, int32_t guided, double cfg_scale, double temperature, int32_t rule, int32_t flags, int64_t eot_id, uint64_t seed, uint64_t step, remask_buffer *samples)
+     * }
+     */
+    public static MethodHandle remask_sample$handle() {
+        return remask_sample.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_sample(const remask_buffer *logits, int64_t rows, int32_t guided, double cfg_scale, double temperature, int32_t rule, int32_t flags, int64_t eot_id, uint64_t seed, uint64_t step, remask_buffer *samples)
+     * }
+     */
+    public static MemorySegment remask_sample$address() {
+        return remask_sample.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_sample(const remask_buffer *logits, int64_t rows, int32_t guided, double cfg_scale, double temperature, int32_t rule, int32_t flags, int64_t eot_id, uint64_t seed, uint64_t step, remask_buffer *samples)
+     * }
+     */
+    public static int remask_sample(MemorySegment logits, long rows, int guided, double cfg_scale, double temperature, int rule, int flags, long eot_id, long seed, long step, MemorySegment samples) {
+        var mh$ = remask_sample.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_sample", logits, rows, guided, cfg_scale, temperature, rule, flags, eot_id, seed, step, samples);
+            }
+            return (int)mh$.invokeExact(logits, rows, guided, cfg_scale, temperature, rule, flags, eot_id, seed, step, samples);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_commit {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_DOUBLE,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_commit");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_commit(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int64_t *positions, int64_t *committed, int64_t capacity, int64_t *count)
+     * }
+     */
+    public static FunctionDescriptor remask_commit$descriptor() {
+        return remask_commit.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_commit(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int64_t *positions, int64_t *committed, int64_t capacity, int64_t *count)
+     * }
+     */
+    public static MethodHandle remask_commit$handle() {
+        return remask_commit.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_commit(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int64_t *positions, int64_t *committed, int64_t capacity, int64_t *count)
+     * }
+     */
+    public static MemorySegment remask_commit$address() {
+        return remask_commit.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_commit(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int64_t *positions, int64_t *committed, int64_t capacity, int64_t *count)
+     * }
+     */
+    public static int remask_commit(MemorySegment tokens, MemorySegment samples, long block_begin, long block_end, long k, double threshold, MemorySegment positions, MemorySegment committed, long capacity, MemorySegment count) {
+        var mh$ = remask_commit.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_commit", tokens, samples, block_begin, block_end, k, threshold, positions, committed, capacity, count);
+            }
+            return (int)mh$.invokeExact(tokens, samples, block_begin, block_end, k, threshold, positions, committed, capacity, count);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -1,0 +1,128 @@
+#include <stdexcept>
+#include <string>
+
+#include "sampling_cuda.h"
+
+namespace remask {
+namespace cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kMaxCommitThreads = 1024;
+
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
+}
+
+// One thread block per row: each thread folds a strided slice of the vocabulary into a RowState,
+// then the states merge in a tree. One read of the logits; no softmax tensor.
+__global__ void sample_kernel(const float* logits, int64_t rows, SampleParams p, int64_t* x0, float* confidence) {
+  __shared__ RowState states[kThreads];
+  int64_t row = blockIdx.x;
+  const float* cond = logits + row * p.vocab;
+  const float* uncond = p.guided ? logits + (rows + row) * p.vocab : nullptr;
+  RowState state;
+  for (int64_t v = threadIdx.x; v < p.vocab; v += blockDim.x) state.visit(combined_logit(cond, uncond, v, p), v, row, p);
+  states[threadIdx.x] = state;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) states[threadIdx.x].merge(states[threadIdx.x + stride]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    const RowState& total = states[0];
+    int64_t best = total.best < 0 ? p.mask_id : total.best;
+    x0[row] = best;
+    confidence[row] = total.best < 0 ? -INFINITY : total.confidence(combined_logit(cond, uncond, best, p), row, p);
+  }
+}
+
+__device__ float rank_key(const float* confidence, int64_t i) {
+  float c = confidence[i];
+  return c != c ? -INFINITY : c;
+}
+
+// One thread block for the whole block of positions. A candidate's rank is the number of candidates
+// ahead of it (higher confidence, or equal and lower index); rank < take commits. Block lengths are
+// small (tens to a few thousand), so quadratic ranks cost less than a sort's launches.
+__global__ void commit_kernel(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0,
+                              const float* confidence, int64_t mask_id, int64_t block_begin, int64_t n,
+                              int64_t k, double threshold, int64_t* positions, int64_t* committed,
+                              int64_t* count) {
+  extern __shared__ unsigned char selected[];
+  __shared__ unsigned long long candidates;
+  __shared__ unsigned long long above;
+  if (threadIdx.x == 0) candidates = above = 0;
+  __syncthreads();
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    if (tokens[block_begin + i] != mask_id) continue;
+    atomicAdd(&candidates, 1ull);
+    if (rank_key(confidence, i) >= threshold) atomicAdd(&above, 1ull);
+  }
+  __syncthreads();
+  int64_t total = static_cast<int64_t>(candidates);
+  int64_t wanted = k > static_cast<int64_t>(above) ? k : static_cast<int64_t>(above);
+  int64_t take = wanted < total ? wanted : total;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    selected[i] = 0;
+    if (tokens[block_begin + i] != mask_id) continue;
+    float mine = rank_key(confidence, i);
+    int64_t rank = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (j == i || tokens[block_begin + j] != mask_id) continue;
+      float other = rank_key(confidence, j);
+      if (other > mine || (other == mine && j < i)) ++rank;
+    }
+    selected[i] = rank < take;
+  }
+  __syncthreads();
+  // Output slots in position order: a chosen position's slot is the number chosen before it.
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    if (!selected[i]) continue;
+    int64_t slot = 0;
+    for (int64_t j = 0; j < i; ++j) slot += selected[j];
+    positions[slot] = block_begin + i;
+    committed[slot] = x0[i];
+  }
+  __syncthreads();  // every read of tokens above happens before the writes below
+  for (int64_t i = threadIdx.x; i < take; i += blockDim.x)
+    for (int64_t b = 0; b < batch; ++b) tokens[b * length + positions[i]] = committed[i];
+  if (threadIdx.x == 0) *count = take;
+}
+
+}  // namespace
+
+void sample(const float* logits, int64_t rows, const SampleParams& params, int64_t* x0, float* confidence,
+            cudaStream_t stream) {
+  if (rows == 0) return;
+  sample_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(logits, rows, params, x0, confidence);
+  check(cudaGetLastError(), "sample kernel launch");
+}
+
+int64_t commit(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0, const float* confidence,
+               int64_t mask_id, int64_t block_begin, int64_t block_length, int64_t k, double threshold,
+               int64_t* scratch, int64_t* positions, int64_t* committed, cudaStream_t stream) {
+  int threads = block_length < kMaxCommitThreads ? static_cast<int>(block_length) : kMaxCommitThreads;
+  threads = (threads + 31) / 32 * 32;
+  commit_kernel<<<1, threads, static_cast<size_t>(block_length), stream>>>(
+      tokens, batch, length, x0, confidence, mask_id, block_begin, block_length, k, threshold, scratch,
+      scratch + block_length, scratch + 2 * block_length);
+  check(cudaGetLastError(), "commit kernel launch");
+  // The count first, then only as many positions and tokens as were committed.
+  int64_t count = 0;
+  check(cudaMemcpyAsync(&count, scratch + 2 * block_length, sizeof(int64_t), cudaMemcpyDeviceToHost, stream),
+        "commit count");
+  check(cudaStreamSynchronize(stream), "commit");
+  if (count > 0) {
+    check(cudaMemcpyAsync(positions, scratch, sizeof(int64_t) * count, cudaMemcpyDeviceToHost, stream),
+          "commit positions");
+    check(cudaMemcpyAsync(committed, scratch + block_length, sizeof(int64_t) * count, cudaMemcpyDeviceToHost,
+                          stream),
+          "commit tokens");
+    check(cudaStreamSynchronize(stream), "commit");
+  }
+  return count;
+}
+
+}  // namespace cuda
+}  // namespace remask

@@ -1,0 +1,26 @@
+// CUDA versions of the fused sampler and the masked commit. Plain pointers and a stream, no libtorch,
+// so nvcc compiles them without a CUDA libtorch; src/sampling.cpp calls them for CUDA tensors.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "../src/sampling_math.h"
+
+namespace remask {
+namespace cuda {
+
+// logits: [rows or 2*rows, vocab] fp32 on the device; x0, confidence: [rows] on the device.
+void sample(const float* logits, int64_t rows, const SampleParams& params, int64_t* x0, float* confidence,
+            cudaStream_t stream);
+
+// tokens: int64 [batch, length] on the device; scratch: 2 * block_length + 1 int64 on the device.
+// Host arrays positions/committed hold block_length entries. Returns the number committed; waits
+// for the stream.
+int64_t commit(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0, const float* confidence,
+               int64_t mask_id, int64_t block_begin, int64_t block_length, int64_t k, double threshold,
+               int64_t* scratch, int64_t* positions, int64_t* committed, cudaStream_t stream);
+
+}  // namespace cuda
+}  // namespace remask

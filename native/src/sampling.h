@@ -1,0 +1,30 @@
+// The two per-step kernels after the forward pass: fused sampling and the masked top-k commit.
+// CPU loops here; CUDA kernels in native/cuda when the library is built with CUDA.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "sampling_math.h"
+
+namespace remask {
+
+// Per-row results of sample(), on the logits' device.
+struct Samples {
+  torch::Tensor x0;          // int64 [capacity]
+  torch::Tensor confidence;  // fp32 [capacity]
+  torch::Tensor scratch;     // int64 [2 * capacity + 1]: the CUDA commit's results before they go to the host
+
+  Samples(int64_t capacity, torch::Device device);
+  int64_t capacity() const { return x0.size(0); }
+};
+
+// logits: fp32 [rows or 2*rows, vocab]; rows <= samples.capacity().
+void sample(const torch::Tensor& logits, int64_t rows, const SampleParams& params, Samples& samples);
+
+// tokens: int64 [B, T]. Commits into every row; candidates are the masked positions of row 0. Writes
+// the committed positions (ascending) and tokens to host arrays of block_end - block_begin entries
+// and returns their number.
+int64_t commit(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin, int64_t block_end,
+               int64_t k, double threshold, int64_t* positions, int64_t* committed);
+
+}  // namespace remask

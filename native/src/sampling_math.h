@@ -1,0 +1,150 @@
+// The per-token arithmetic of the fused sampler, shared by the CPU loop and the CUDA kernel so both
+// draw the same noise and keep the same running statistics. Plain C++ (no libtorch).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#ifdef __CUDACC__
+#define REMASK_HD __host__ __device__ __forceinline__
+#else
+#define REMASK_HD inline
+#endif
+
+namespace remask {
+
+enum SampleRule : int32_t { kLowConfidence = 0, kRandom = 1, kMargin = 2, kEntropy = 3 };
+
+struct SampleParams {
+  int64_t vocab;
+  int64_t mask_id;
+  int64_t eos_id;
+  int64_t eot_id;  // -1: none
+  float cfg_scale;
+  bool guided;
+  float temperature;
+  int32_t rule;
+  bool eos_logit_off;
+  bool eos_confidence_off;
+  uint64_t seed;
+  uint64_t step;
+};
+
+// splitmix64's finaliser: a counter-based generator, so noise depends on its coordinates only.
+REMASK_HD uint64_t mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Uniform in (0, 1), never 0 or 1, from 24 random bits.
+REMASK_HD float uniform(uint64_t seed, uint64_t step, int64_t row, int64_t index) {
+  uint64_t h = mix64(mix64(seed ^ mix64(step)) + static_cast<uint64_t>(row) * 0xD1B54A32D192ED03ull +
+                     static_cast<uint64_t>(index));
+  return (static_cast<float>(h >> 40) + 0.5f) * (1.0f / 16777216.0f);
+}
+
+REMASK_HD float gumbel(uint64_t seed, uint64_t step, int64_t row, int64_t index) {
+  return -logf(-logf(uniform(seed, step, row, index)));
+}
+
+// The logit the rule sees: the guided combination U + (s + 1)(C - U), in LLaDA's order of operations.
+REMASK_HD float combined_logit(const float* cond, const float* uncond, int64_t v, const SampleParams& p) {
+  return p.guided ? uncond[v] + (p.cfg_scale + 1.0f) * (cond[v] - uncond[v]) : cond[v];
+}
+
+// Running statistics of one row, mergeable in any order (the CUDA kernel reduces them in a tree).
+// max/sum/weighted give softmax and entropy in one pass: sum = Σ e^(l-max), weighted = Σ e^(l-max)(l-max).
+struct RowState {
+  float max = -INFINITY;
+  double sum = 0;
+  double weighted = 0;
+  float best_key = -INFINITY;  // noised logit of the candidate x0
+  int64_t best = -1;
+  float top1 = -INFINITY;  // two largest un-noised logits, for the margin rule
+  float top2 = -INFINITY;
+
+  REMASK_HD void add_to_softmax(float l) {
+    if (l == -INFINITY) return;
+    if (l > max) {
+      double scale = sum == 0 ? 0.0 : exp(static_cast<double>(max) - l);
+      weighted = sum == 0 ? 0.0 : scale * (weighted + (static_cast<double>(max) - l) * sum);
+      sum *= scale;
+      max = l;
+    }
+    double d = static_cast<double>(l) - max;
+    double e = exp(d);
+    sum += e;
+    weighted += e * d;
+  }
+
+  // The largest key wins; ties go to the lower index, as torch.argmax does.
+  REMASK_HD void add_candidate(float key, int64_t v) {
+    if (best < 0 || key > best_key || (key == best_key && v < best)) {
+      best_key = key;
+      best = v;
+    }
+  }
+
+  REMASK_HD void add_top2(float l) {
+    if (l > top1) {
+      top2 = top1;
+      top1 = l;
+    } else if (l > top2) {
+      top2 = l;
+    }
+  }
+
+  REMASK_HD void merge(const RowState& o) {
+    if (o.sum != 0) {
+      if (sum == 0) {
+        max = o.max;
+        sum = o.sum;
+        weighted = o.weighted;
+      } else {
+        float m = max > o.max ? max : o.max;
+        double a = exp(static_cast<double>(max) - m), b = exp(static_cast<double>(o.max) - m);
+        weighted = a * (weighted + (static_cast<double>(max) - m) * sum) +
+                   b * (o.weighted + (static_cast<double>(o.max) - m) * o.sum);
+        sum = a * sum + b * o.sum;
+        max = m;
+      }
+    }
+    if (o.best >= 0) add_candidate(o.best_key, o.best);
+    add_top2(o.top1);
+    add_top2(o.top2);
+  }
+
+  REMASK_HD void visit(float l, int64_t v, int64_t row, const SampleParams& p) {
+    if (p.eos_logit_off && v == p.eos_id) return;
+    add_to_softmax(l);
+    if (v == p.mask_id || l != l) return;
+    float key = p.temperature > 0 ? l / p.temperature + gumbel(p.seed, p.step, row, v) : l;
+    add_candidate(key, v);
+    if (p.rule == kMargin) add_top2(l);
+  }
+
+  // Confidence of x0 given its un-noised logit, by the rule.
+  REMASK_HD float confidence(float x0_logit, int64_t row, const SampleParams& p) const {
+    float c;
+    switch (p.rule) {
+      case kRandom:
+        c = uniform(p.seed, p.step, row, p.vocab);
+        break;
+      case kMargin:
+        c = static_cast<float>((exp(static_cast<double>(top1) - max) -
+                                (top2 == -INFINITY ? 0.0 : exp(static_cast<double>(top2) - max))) / sum);
+        break;
+      case kEntropy:
+        c = static_cast<float>(weighted / sum - log(sum));
+        break;
+      default:
+        c = static_cast<float>(exp(static_cast<double>(x0_logit) - max) / sum);
+    }
+    if (p.eos_confidence_off && (best == p.eos_id || best == p.eot_id)) c = -INFINITY;
+    return c;
+  }
+};
+
+}  // namespace remask

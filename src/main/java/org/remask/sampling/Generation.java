@@ -1,0 +1,9 @@
+package org.remask.sampling;
+
+/**
+ * The result of one generation.
+ *
+ * @param ids the generated ids, prompt excluded
+ * @param nfe model calls spent (a guided call on a batch of two counts once)
+ */
+public record Generation(long[] promptIds, long[] ids, int nfe, double seconds) {}

@@ -1,0 +1,37 @@
+package org.remask.sampling;
+
+import org.remask.engine.SampleSettings;
+
+/**
+ * One generation: the prompt, how long the answer is and how its blocks are scheduled and sampled.
+ *
+ * @param promptIds the prompt's token ids
+ * @param genLength generated tokens, a multiple of blockLength
+ * @param blockLength tokens per semi-autoregressive block (genLength for a single block)
+ */
+public record GenerationRequest(
+        long[] promptIds, int genLength, int blockLength, Schedule schedule, SampleSettings sampling) {
+
+    public GenerationRequest {
+        promptIds = promptIds.clone();
+        if (genLength < 1) {
+            throw new IllegalArgumentException("--gen-length must be at least 1, not " + genLength);
+        }
+        if (blockLength < 1) {
+            throw new IllegalArgumentException("--block-length must be at least 1, not " + blockLength);
+        }
+        if (genLength % blockLength != 0) {
+            throw new IllegalArgumentException("--gen-length " + genLength + " is not a multiple of --block-length "
+                    + blockLength);
+        }
+        schedule.validate(genLength, blockLength);
+    }
+
+    public int blockCount() {
+        return genLength / blockLength;
+    }
+
+    public int totalLength() {
+        return promptIds.length + genLength;
+    }
+}

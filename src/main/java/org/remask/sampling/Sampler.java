@@ -1,0 +1,175 @@
+package org.remask.sampling;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.remask.engine.Commits;
+import org.remask.engine.Model;
+import org.remask.engine.ModelInfo;
+
+/**
+ * Runs generations on one loaded model: per block, per step, one forward (LM head on the block's rows),
+ * one fused sampling pass and one masked commit, all on the device; Java decides only how many tokens
+ * each step commits. Thread-safe: each generation takes its own workspace from a pool, so several
+ * threads may generate at once and later requests reuse the device buffers of earlier ones.
+ * Closing the sampler frees the pooled buffers; the model stays open and belongs to the caller.
+ */
+public final class Sampler implements AutoCloseable {
+    private static final int IDLE_WORKSPACES_PER_SHAPE = 4;
+
+    private final Model model;
+    private final ModelInfo info;
+    private final Map<Workspace.Shape, Queue<Workspace>> idle = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public Sampler(Model model) {
+        this.model = model;
+        this.info = model.info();
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    public Generation generate(GenerationRequest request) {
+        return generate(request, null, null);
+    }
+
+    /**
+     * @param listener called after every model call, or null
+     * @param cancellation checked before every model call, or null; a cancelled generation throws
+     *     {@link CancellationException}, as does an interrupted thread
+     */
+    public Generation generate(GenerationRequest request, StepListener listener, Cancellation cancellation) {
+        validate(request);
+        long started = System.nanoTime();
+        Workspace.Shape shape = new Workspace.Shape(
+                request.sampling().guided() ? 2 : 1, request.totalLength(), request.blockLength());
+        Workspace workspace = take(shape);
+        boolean healthy = false;
+        try {
+            initialise(workspace, request);
+            int nfe = run(workspace, request, listener, cancellation);
+            long[] ids = workspace.tokens.read(request.promptIds().length, request.genLength());
+            healthy = true;
+            return new Generation(request.promptIds(), ids, nfe, (System.nanoTime() - started) / 1e9);
+        } finally {
+            if (healthy) {
+                give(workspace);
+            } else {
+                workspace.close();
+            }
+        }
+    }
+
+    private void validate(GenerationRequest request) {
+        long[] prompt = request.promptIds();
+        for (int i = 0; i < prompt.length; i++) {
+            if (prompt[i] < 0 || prompt[i] >= info.vocabSize()) {
+                throw new IllegalArgumentException("prompt id " + prompt[i] + " at index " + i
+                        + " is outside the vocabulary [0, " + info.vocabSize() + ")");
+            }
+            if (prompt[i] == info.maskTokenId()) {
+                throw new IllegalArgumentException("prompt id at index " + i + " is the mask id " + info.maskTokenId());
+            }
+        }
+        if (request.totalLength() > info.maxSequenceLength()) {
+            throw new IllegalArgumentException("prompt (" + prompt.length + ") plus gen length (" + request.genLength()
+                    + ") is " + request.totalLength() + " tokens, over the model's maximum of "
+                    + info.maxSequenceLength());
+        }
+        long eot = request.sampling().eotId();
+        if (eot < -1 || eot >= info.vocabSize()) {
+            throw new IllegalArgumentException("EoT id " + eot + " is outside the vocabulary");
+        }
+    }
+
+    /** Row 0: prompt then masks. With guidance, row 1 is the unconditional copy: all masks. */
+    private void initialise(Workspace workspace, GenerationRequest request) {
+        long[] row = new long[request.totalLength()];
+        Arrays.fill(row, info.maskTokenId());
+        if (request.sampling().guided()) {
+            workspace.tokens.write(row.length, row);
+        }
+        System.arraycopy(request.promptIds(), 0, row, 0, request.promptIds().length);
+        workspace.tokens.write(0, row);
+    }
+
+    private int run(Workspace w, GenerationRequest request, StepListener listener, Cancellation cancellation) {
+        int promptLength = request.promptIds().length;
+        int blockLength = request.blockLength();
+        int blocks = request.blockCount();
+        Schedule schedule = request.schedule();
+        double threshold = schedule.threshold();
+        int nfe = 0;
+        for (int block = 0; block < blocks; block++) {
+            int begin = promptLength + block * blockLength;
+            int end = begin + blockLength;
+            int remaining = blockLength;
+            for (int step = 0; remaining > 0; step++) {
+                if ((cancellation != null && cancellation.isCancelled()) || Thread.currentThread().isInterrupted()) {
+                    throw new CancellationException("generation cancelled after " + nfe + " model calls");
+                }
+                int k = schedule.commits(step, remaining, blockLength, blocks);
+                model.forward(w.tokens, begin, end, w.logits);
+                w.logits.sample(blockLength, request.sampling(), nfe, w.samples);
+                int committed = w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
+                if (committed < 1) {
+                    throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
+                }
+                remaining -= committed;
+                if (listener != null) {
+                    listener.onStep(event(nfe, block, promptLength, w.commits));
+                }
+                nfe++;
+            }
+        }
+        return nfe;
+    }
+
+    private static StepEvent event(int nfe, int block, int promptLength, Commits commits) {
+        int count = commits.count();
+        int[] positions = new int[count];
+        long[] tokens = new long[count];
+        for (int i = 0; i < count; i++) {
+            positions[i] = (int) (commits.position(i) - promptLength);
+            tokens[i] = commits.token(i);
+        }
+        return new StepEvent(nfe, block, positions, tokens);
+    }
+
+    private Workspace take(Workspace.Shape shape) {
+        if (closed) {
+            throw new IllegalStateException("sampler is closed");
+        }
+        Queue<Workspace> queue = idle.get(shape);
+        Workspace workspace = queue == null ? null : queue.poll();
+        return workspace != null ? workspace : new Workspace(model, shape);
+    }
+
+    private void give(Workspace workspace) {
+        Queue<Workspace> queue = idle.computeIfAbsent(workspace.shape, s -> new ConcurrentLinkedQueue<>());
+        if (closed || queue.size() >= IDLE_WORKSPACES_PER_SHAPE) {
+            workspace.close();
+            return;
+        }
+        queue.add(workspace);
+        if (closed && queue.remove(workspace)) {
+            workspace.close();
+        }
+    }
+
+    /** Frees the pooled buffers; generations still running free their own when they end. */
+    @Override
+    public void close() {
+        closed = true;
+        for (Queue<Workspace> queue : idle.values()) {
+            for (Workspace w; (w = queue.poll()) != null; ) {
+                w.close();
+            }
+        }
+    }
+}

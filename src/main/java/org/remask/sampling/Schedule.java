@@ -1,0 +1,24 @@
+package org.remask.sampling;
+
+/**
+ * How many tokens each model call commits. Every block is scheduled on its own and always finishes;
+ * a step never commits nothing, so no NFE is wasted.
+ */
+public interface Schedule {
+    /** Throws {@link IllegalArgumentException} when the schedule cannot run these lengths. */
+    default void validate(int genLength, int blockLength) {}
+
+    /**
+     * Tokens step {@code step} (0-based within the block) commits at least, 1..remaining, with
+     * {@code remaining} of the block's {@code blockLength} positions still masked.
+     */
+    int commits(int step, int remaining, int blockLength, int blockCount);
+
+    /** In-block masked positions with confidence at or above this commit too; +inf turns it off. */
+    default double threshold() {
+        return Double.POSITIVE_INFINITY;
+    }
+
+    /** A short description for logs and reports, e.g. "pyramid --factor 2". */
+    String describe();
+}

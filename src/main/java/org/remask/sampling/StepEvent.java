@@ -1,0 +1,11 @@
+package org.remask.sampling;
+
+/**
+ * What one model call committed.
+ *
+ * @param nfe the 0-based index of the model call in the generation
+ * @param block the block it worked on
+ * @param positions committed positions relative to the start of the generated part, ascending
+ * @param tokens the tokens committed there
+ */
+public record StepEvent(int nfe, int block, int[] positions, long[] tokens) {}

@@ -1,0 +1,83 @@
+package org.remask.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.remask.engine.DType;
+import org.remask.engine.Golden;
+import org.remask.engine.Model;
+import org.remask.engine.Remasking;
+import org.remask.engine.SampleSettings;
+
+/** Every case of the reference's generate.json, step by step, at temperature 0. */
+class GenerateGoldenTest {
+    private static Model model;
+    private static Sampler sampler;
+
+    @BeforeAll
+    static void load() {
+        model = Model.load(Golden.checkpoint(Golden.F32), "cpu", DType.FLOAT32);
+        sampler = new Sampler(model);
+    }
+
+    @AfterAll
+    static void close() {
+        sampler.close();
+        model.close();
+    }
+
+    static Stream<Arguments> cases() {
+        return Golden.list("generate.json").stream().map(c -> Arguments.of(((Map<?, ?>) c).get("case"), c));
+    }
+
+    static long[] longs(Object list) {
+        return ((List<?>) list).stream().mapToLong(v -> ((Number) v).longValue()).toArray();
+    }
+
+    static int integer(Map<?, ?> map, String key) {
+        return ((Number) map.get(key)).intValue();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void reproducesTheReference(String name, Map<?, ?> golden) {
+        Map<?, ?> params = (Map<?, ?>) golden.get("params");
+        Schedule schedule = golden.get("schedule").equals("pyramid")
+                ? new PyramidSchedule(integer(params, "factor"))
+                : new LladaSchedule(integer(params, "steps"));
+        double cfg = params.containsKey("cfg_scale") ? ((Number) params.get("cfg_scale")).doubleValue() : 0;
+        SampleSettings sampling = new SampleSettings(cfg, 0, Remasking.LOW_CONFIDENCE, false, false, -1, 0);
+        GenerationRequest request = new GenerationRequest(longs(golden.get("prompt_ids")),
+                integer(params, "gen_length"), integer(params, "block_length"), schedule, sampling);
+
+        List<StepEvent> steps = new ArrayList<>();
+        Generation result = sampler.generate(request, steps::add, null);
+
+        List<?> expectedSteps = ((List<?>) golden.get("steps")).stream()
+                .filter(s -> !((List<?>) ((Map<?, ?>) s).get("positions")).isEmpty())
+                .toList();
+        int wasted = ((List<?>) golden.get("steps")).size() - expectedSteps.size();
+        assertEquals(integer(golden, "nfe") - wasted, result.nfe(), "NFE (the reference's minus its empty steps)");
+        assertEquals(expectedSteps.size(), steps.size());
+        for (int i = 0; i < steps.size(); i++) {
+            Map<?, ?> expected = (Map<?, ?>) expectedSteps.get(i);
+            long[] positions = longs(expected.get("positions"));
+            assertArrayEquals(positions, Stream.of(steps.get(i).positions()).flatMapToInt(java.util.Arrays::stream)
+                    .asLongStream().toArray(), "positions of step " + i);
+            assertArrayEquals(longs(expected.get("tokens")), steps.get(i).tokens(), "tokens of step " + i);
+        }
+        assertArrayEquals(longs(golden.get("ids")), result.ids());
+        if (name.equals("pyramid-f3-L45")) {
+            assertEquals(15, result.nfe(), "the published code's wasted 16th step is skipped");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package org.remask.cli;
+
+import org.remask.engine.Remasking;
+import org.remask.engine.SampleSettings;
+import org.remask.sampling.LladaSchedule;
+import org.remask.sampling.PyramidSchedule;
+import org.remask.sampling.Schedule;
+import org.remask.sampling.ThresholdSchedule;
+import picocli.CommandLine.Option;
+
+/** The schedule and the sampler's options, shared by the commands that generate. */
+final class SamplingOptions {
+    @Option(names = "--gen-length", defaultValue = "64", paramLabel = "L",
+            description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
+    int genLength;
+
+    @Option(names = "--block-length", paramLabel = "B",
+            description = "Tokens per semi-autoregressive block; gen length must be a multiple (default: 32, or the gen length if smaller).")
+    Integer blockLength;
+
+    @Option(names = "--schedule", defaultValue = "pyramid", paramLabel = "S",
+            description = "llada, pyramid or threshold (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--steps", paramLabel = "N", description = "llada: model calls in all (default: the gen length).")
+    Integer steps;
+
+    @Option(names = "--factor", defaultValue = "1", paramLabel = "F",
+            description = "pyramid: step i commits i / F + 1 tokens (default: ${DEFAULT-VALUE}).")
+    int factor;
+
+    @Option(names = "--threshold", defaultValue = "0.9", paramLabel = "T",
+            description = "threshold: commit every position with confidence >= T, in (0, 1] (default: ${DEFAULT-VALUE}).")
+    double threshold;
+
+    @Option(names = "--remasking", defaultValue = "low-confidence", paramLabel = "R",
+            description = "Which positions win a step: low-confidence, random, margin or entropy (default: ${DEFAULT-VALUE}).")
+    String remasking;
+
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
+            description = "0 for argmax; above 0, Gumbel-max sampling (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--cfg-scale", defaultValue = "0", paramLabel = "C",
+            description = "Classifier-free guidance scale; 0 turns it off (default: ${DEFAULT-VALUE}).")
+    double cfgScale;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "N",
+            description = "Seed of the sampling noise: the same seed gives the same output on one device (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--eos-logit-off", description = "Never sample EOS (LLaDA's logits_eos_inf).")
+    boolean eosLogitOff;
+
+    @Option(names = "--eos-confidence-off",
+            description = "Commit positions predicting EOS or EoT last (LLaDA's confidence_eos_eot_inf).")
+    boolean eosConfidenceOff;
+
+    @Option(names = "--eot-id", defaultValue = "-1", paramLabel = "ID",
+            description = "The EoT token for --eos-confidence-off (-1: none; LLaDA-8B-Instruct: 126348).")
+    long eotId;
+
+    int resolvedBlockLength() {
+        return blockLength != null ? blockLength : Math.min(32, genLength);
+    }
+
+    Schedule resolvedSchedule() {
+        return switch (schedule) {
+            case "llada" -> new LladaSchedule(steps != null ? steps : genLength);
+            case "pyramid" -> new PyramidSchedule(factor);
+            case "threshold" -> new ThresholdSchedule(threshold);
+            default -> throw new IllegalArgumentException(
+                    "unknown schedule '" + schedule + "' (use llada, pyramid or threshold)");
+        };
+    }
+
+    SampleSettings settings() {
+        return new SampleSettings(cfgScale, temperature, Remasking.parse(remasking), eosLogitOff, eosConfidenceOff,
+                eotId, seed);
+    }
+}

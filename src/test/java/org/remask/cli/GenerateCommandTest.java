@@ -1,0 +1,109 @@
+package org.remask.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.remask.engine.Golden;
+
+class GenerateCommandTest {
+    private static final String MODEL = Golden.checkpoint(Golden.F32).toString();
+
+    private static CliTest.Run generate(String... args) {
+        String[] all = new String[args.length + 3];
+        all[0] = "generate";
+        all[1] = "--model";
+        all[2] = MODEL;
+        System.arraycopy(args, 0, all, 3, args.length);
+        return CliTest.run(all);
+    }
+
+    @Test
+    void jsonWithTraceMatchesTheReference() throws IOException {
+        Map<?, ?> golden = Golden.list("generate.json").stream().map(c -> (Map<?, ?>) c)
+                .filter(c -> c.get("case").equals("llada-blocks")).findFirst().orElseThrow();
+        CliTest.Run run = generate("--prompt-ids", ids(golden.get("prompt_ids")),
+                "--gen-length", "32", "--block-length", "16", "--schedule", "llada", "--steps", "8", "--format", "json",
+                "--trace");
+        assertEquals(0, run.code(), run.err());
+        Map<String, Object> json = JSON.std.mapFrom(run.out());
+        assertEquals(golden.get("prompt_ids"), json.get("prompt_ids"));
+        assertEquals(golden.get("ids"), json.get("ids"));
+        assertEquals(8, ((Number) json.get("nfe")).intValue());
+        assertTrue(((Number) json.get("seconds")).doubleValue() > 0);
+        List<?> steps = (List<?>) json.get("steps");
+        List<?> expected = (List<?>) golden.get("steps");
+        assertEquals(expected.size(), steps.size());
+        for (int i = 0; i < steps.size(); i++) {
+            Map<?, ?> step = (Map<?, ?>) steps.get(i);
+            assertEquals(((Map<?, ?>) expected.get(i)).get("positions"), step.get("positions"));
+            assertEquals(((Map<?, ?>) expected.get(i)).get("tokens"), step.get("tokens"));
+            assertEquals(i < 4 ? 0 : 1, ((Number) step.get("block")).intValue());
+        }
+    }
+
+    private static String ids(Object list) {
+        StringBuilder text = new StringBuilder();
+        for (Object id : (List<?>) list) {
+            text.append(text.isEmpty() ? "" : ",").append(id);
+        }
+        return text.toString();
+    }
+
+    @Test
+    void everyScheduleRunsFromTheCommandLine() throws IOException {
+        for (String[] schedule : List.of(new String[] {"--schedule", "pyramid", "--factor", "2"},
+                new String[] {"--schedule", "threshold", "--threshold", "0.9"},
+                new String[] {"--schedule", "llada", "--steps", "16", "--remasking", "margin", "--temperature", "0.5",
+                        "--cfg-scale", "1", "--seed", "7"})) {
+            String[] args = new String[schedule.length + 6];
+            System.arraycopy(new String[] {"--prompt-ids", "5,17,42", "--gen-length", "32", "--format", "json"}, 0, args,
+                    0, 6);
+            System.arraycopy(schedule, 0, args, 6, schedule.length);
+            CliTest.Run run = generate(args);
+            assertEquals(0, run.code(), run.err());
+            Map<String, Object> json = JSON.std.mapFrom(run.out());
+            assertEquals(32, ((List<?>) json.get("ids")).size());
+            assertFalse(((List<?>) json.get("ids")).contains(336), "no mask id left in " + json.get("ids"));
+        }
+    }
+
+    @Test
+    void textOutputWithTrace() {
+        CliTest.Run run = generate("--prompt-ids", "5,17,42", "--gen-length", "16", "--schedule", "pyramid", "--trace");
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().startsWith("step 0  block 0  keeping: ["), run.out());
+        assertTrue(run.out().contains("16 tokens, 5 NFE (pyramid --factor 1)"), run.out());
+    }
+
+    @Test
+    void badParametersExitWith2AndOneClearLine() {
+        String[][] cases = {
+            {"--gen-length 30 is not a multiple of --block-length 16", "--prompt-ids", "5", "--gen-length", "30",
+                "--block-length", "16"},
+            {"--steps 6 is not divisible by the number of blocks 4", "--prompt-ids", "5", "--gen-length", "64",
+                "--block-length", "16", "--schedule", "llada", "--steps", "6"},
+            {"--factor must be at least 1", "--prompt-ids", "5", "--schedule", "pyramid", "--factor", "0"},
+            {"--threshold must be in (0, 1]", "--prompt-ids", "5", "--schedule", "threshold", "--threshold", "1.5"},
+            {"--threshold must be in (0, 1]", "--prompt-ids", "5", "--schedule", "threshold", "--threshold", "0"},
+            {"prompt id 384 at index 1 is outside the vocabulary", "--prompt-ids", "5,384"},
+            {"prompt id at index 0 is the mask id 336", "--prompt-ids", "336,5"},
+            {"over the model's maximum of 4096", "--prompt-ids", "5", "--gen-length", "4096", "--block-length", "32"},
+            {"unknown schedule 'cosine'", "--prompt-ids", "5", "--schedule", "cosine"},
+            {"unknown remasking rule 'top-p'", "--prompt-ids", "5", "--remasking", "top-p"},
+            {"temperature must be a finite number >= 0", "--prompt-ids", "5", "--temperature", "-1"},
+        };
+        for (String[] c : cases) {
+            String[] args = java.util.Arrays.copyOfRange(c, 1, c.length);
+            CliTest.Run run = generate(args);
+            assertEquals(2, run.code(), String.join(" ", args) + ": " + run.err());
+            assertTrue(run.err().contains(c[0]), run.err());
+            assertEquals(1, run.err().strip().lines().count(), run.err());
+        }
+    }
+}

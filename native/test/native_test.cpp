@@ -1,6 +1,7 @@
 // Checks the shim through its C ABI alone, so it also runs on a GPU machine that has no JDK:
 //   remask_native_test GOLDEN_DIR [device]
 // GOLDEN_DIR holds forward.json and the tiny checkpoints it names.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -72,6 +73,131 @@ void forward_case(const std::string& golden, const remask::Json& entry, const st
   check(remask_model_free(model) == REMASK_ERR_CLOSED, name + ": a second free reports a closed handle");
 }
 
+int64_t as_int(const remask::Json& j, const char* key) { return j.find(key)->as_int(); }
+
+std::vector<int64_t> ints(const remask::Json& list) {
+  std::vector<int64_t> out;
+  for (const auto& v : list.items()) out.push_back(v.as_int());
+  return out;
+}
+
+// The schedules' arithmetic, as the Java sampler does it (org.remask.sampling).
+int64_t commits(const remask::Json& c, int64_t step, int64_t remaining, int64_t block_length, int64_t blocks) {
+  const remask::Json& params = *c.find("params");
+  if (c.find("schedule")->as_string() == "pyramid") {
+    int64_t f = as_int(params, "factor");
+    int64_t steps = static_cast<int64_t>(f * std::sqrt(1 + 8.0 * block_length / f) / 2);
+    return step >= steps - 1 ? remaining : std::min(step / f + 1, remaining);
+  }
+  int64_t s = as_int(params, "steps") / blocks;
+  return std::min(block_length / s + (step < block_length % s ? 1 : 0), remaining);
+}
+
+// Runs one generate.json case through the C ABI on device; checks ids and every step's commits.
+void generate_case(const std::string& golden, const remask::Json& c, const std::string& device, double* step_ms) {
+  std::string name = c.find("case")->as_string();
+  const remask::Json& params = *c.find("params");
+  std::vector<int64_t> prompt = ints(*c.find("prompt_ids"));
+  int64_t P = static_cast<int64_t>(prompt.size()), L = as_int(params, "gen_length"), B = as_int(params, "block_length");
+  const remask::Json* cfg = params.find("cfg_scale");
+  double cfg_scale = cfg ? cfg->as_double() : 0;
+  int64_t batch = cfg_scale > 0 ? 2 : 1;
+
+  remask_model* model = nullptr;
+  remask_buffer *tokens = nullptr, *logits = nullptr, *samples = nullptr;
+  remask_model_info info{};
+  bool ok = call(remask_model_load((golden + "/" + c.find("model")->as_string()).c_str(), device.c_str(), "float32", &model),
+                 "load") &&
+            call(remask_model_info_get(model, &info), "info") &&
+            call(remask_tokens_new(model, batch, P + L, &tokens), "tokens") &&
+            call(remask_tokens_write(tokens, 0, prompt.data(), P), "write") &&
+            call(remask_logits_new(model, batch * B, &logits), "logits") && call(remask_samples_new(model, B, &samples), "samples");
+  std::vector<std::vector<int64_t>> steps;
+  std::vector<int64_t> positions(B), committed(B);
+  int64_t nfe = 0;
+  auto started = std::chrono::steady_clock::now();
+  for (int64_t b = 0; ok && b < L / B; ++b) {
+    int64_t begin = P + b * B, remaining = B;
+    for (int64_t step = 0; ok && remaining > 0; ++step) {
+      int64_t k = commits(c, step, remaining, B, L / B), count = 0;
+      ok = call(remask_forward(model, tokens, begin, begin + B, logits), "forward") &&
+           call(remask_sample(logits, B, batch == 2, cfg_scale, 0.0, REMASK_RULE_LOW_CONFIDENCE, 0, -1, 0, nfe, samples),
+                "sample") &&
+           call(remask_commit(tokens, samples, begin, begin + B, k, INFINITY, positions.data(), committed.data(), B, &count),
+                "commit");
+      std::vector<int64_t> step_positions;
+      for (int64_t i = 0; i < count; ++i) step_positions.push_back(positions[i] - P);
+      steps.push_back(step_positions);
+      remaining -= count;
+      ++nfe;
+    }
+  }
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (step_ms != nullptr && nfe > 0) *step_ms = ms / nfe;
+  std::vector<int64_t> ids(L);
+  ok = ok && call(remask_tokens_read(tokens, P, ids.data(), L), "read");
+  check(ok, name + ": generates on " + device);
+  if (ok) {
+    check(ids == ints(*c.find("ids")), name + ": ids equal the reference");
+    std::vector<std::vector<int64_t>> expected;
+    for (const auto& step : c.find("steps")->items())
+      if (!step.find("positions")->items().empty()) expected.push_back(ints(*step.find("positions")));
+    check(steps == expected, name + ": committed positions equal the reference, step by step (" +
+                                 std::to_string(nfe) + " NFE)");
+  }
+  remask_buffer_free(samples);
+  remask_buffer_free(logits);
+  remask_buffer_free(tokens);
+  remask_model_free(model);
+}
+
+// The device kernels must agree with the CPU ones on the same logits, for every rule.
+void kernels_match_cpu(const std::string& golden, const std::string& device) {
+  const int64_t rows = 8;
+  remask_model *cpu = nullptr, *dev = nullptr;
+  std::string dir = golden + "/tiny-llada-f32";
+  if (!call(remask_model_load(dir.c_str(), "cpu", "float32", &cpu), "load cpu") ||
+      !call(remask_model_load(dir.c_str(), device.c_str(), "float32", &dev), "load device")) {
+    check(false, "kernels: load on cpu and " + device);
+    return;
+  }
+  remask_model_info info{};
+  remask_model_info_get(cpu, &info);
+  std::vector<float> values(2 * rows * info.vocab_size);
+  uint64_t state = 42;
+  for (float& v : values) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    v = static_cast<float>((state >> 40) % 2000) / 200.0f - 5.0f;
+  }
+  for (int32_t rule = REMASK_RULE_LOW_CONFIDENCE; rule <= REMASK_RULE_ENTROPY; ++rule) {
+    for (double temperature : {0.0, 0.8}) {
+      std::vector<int64_t> x0[2];
+      std::vector<float> conf[2];
+      remask_model* models[2] = {cpu, dev};
+      bool ok = true;
+      for (int m = 0; m < 2; ++m) {
+        remask_buffer *logits = nullptr, *samples = nullptr;
+        x0[m].resize(rows);
+        conf[m].resize(rows);
+        ok = ok && call(remask_logits_new(models[m], 2 * rows, &logits), "logits") &&
+             call(remask_logits_write(logits, 0, values.data(), static_cast<int64_t>(values.size())), "write") &&
+             call(remask_samples_new(models[m], rows, &samples), "samples") &&
+             call(remask_sample(logits, rows, 1, 1.5, temperature, rule, REMASK_SAMPLE_EOS_CONFIDENCE_OFF, -1, 7, 3, samples),
+                  "sample") &&
+             call(remask_samples_read(samples, rows, x0[m].data(), conf[m].data()), "read");
+        remask_buffer_free(samples);
+        remask_buffer_free(logits);
+      }
+      double worst = 0;
+      for (int64_t r = 0; ok && r < rows; ++r) worst = std::max(worst, static_cast<double>(std::fabs(conf[0][r] - conf[1][r])));
+      check(ok && x0[0] == x0[1] && worst < 1e-5, "kernels: rule " + std::to_string(rule) + " at temperature " +
+                                                      std::to_string(temperature) + " agrees with the cpu");
+    }
+  }
+  remask_model_free(dev);
+  remask_model_free(cpu);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,6 +220,15 @@ int main(int argc, char** argv) {
   text << in.rdbuf();
   remask::Json cases = remask::Json::parse(text.str());
   for (const auto& entry : cases.items()) forward_case(golden, entry, device);
+
+  std::ifstream generate_in(golden + "/generate.json");
+  std::stringstream generate_text;
+  generate_text << generate_in.rdbuf();
+  double step_ms = 0;
+  remask::Json generate_cases = remask::Json::parse(generate_text.str());
+  for (const auto& c : generate_cases.items()) generate_case(golden, c, device, &step_ms);
+  std::printf("one step (forward + sample + commit) of the tiny model on %s: %.3f ms\n", device.c_str(), step_ms);
+  if (device != "cpu") kernels_match_cpu(golden, device);
 
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -1,0 +1,248 @@
+package org.remask.bench;
+
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.remask.engine.Commits;
+import org.remask.engine.LogitsBuffer;
+import org.remask.engine.Model;
+import org.remask.engine.SampleSettings;
+import org.remask.engine.Samples;
+import org.remask.engine.TokenBuffer;
+import org.remask.sampling.Cancellation;
+import org.remask.sampling.LladaSchedule;
+import org.remask.sampling.PyramidSchedule;
+import org.remask.sampling.Schedule;
+
+/**
+ * The parts of one sampling step, each on its own, as Sampler runs them: prompt 32 + gen 256 tokens in one
+ * row, the first block (positions 32..63, block length 32) being decoded.
+ *
+ * <ul>
+ *   <li>{@link #forward}: Model.forward over all 288 positions, LM head on the 32 block rows only;
+ *   <li>{@link #sample}: the fused sampling pass (greedy, low-confidence) over the 32 logits rows;
+ *   <li>the masked top-k commit (k = 4), measured as {@link #remaskThenCommit} minus
+ *       {@link #remask} (see there) and cross-checked by {@link #commitRemaskedPerInvocation};
+ *   <li>{@link #javaStep}: the Java side of a step with no native call at all.
+ * </ul>
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
+public class StepBench {
+    static final int PROMPT = 32;
+    static final int GEN = 256;
+    static final int BLOCK = 32;
+    static final int BLOCKS = GEN / BLOCK;
+    /** 256 tokens over LLaDA's 64 steps: 4 per step. */
+    static final int COMMIT_K = 4;
+    static final int BEGIN = PROMPT;
+    static final int END = PROMPT + BLOCK;
+
+    /** One random model with the device buffers of one generation, shared by the native-side benchmarks. */
+    @State(Scope.Benchmark)
+    public static class Step {
+        @Param("512")
+        public int dModel;
+
+        @Param("2")
+        public int layers;
+
+        @Param("32000")
+        public int vocab;
+
+        /** "cpu", or "cuda" with a CUDA build (then forward and sample time launches, see README). */
+        @Param("cpu")
+        public String device;
+
+        @Param("float32")
+        public String dtype;
+
+        BenchSupport.Loaded loaded;
+        Model model;
+        TokenBuffer tokens;
+        LogitsBuffer logits;
+        Samples samples;
+        Commits commits;
+        long[] masks;
+        long step;
+        final SampleSettings settings = SampleSettings.GREEDY;
+        private final BenchSupport.CpuMeter cpu = new BenchSupport.CpuMeter();
+
+        @Setup(Level.Trial)
+        public void setUp() throws Exception {
+            loaded = BenchSupport.randomModel(dModel, layers, Math.max(1, dModel / 64), vocab, device, dtype);
+            model = loaded.model();
+            long mask = model.info().maskTokenId();
+            tokens = model.newTokens(1, PROMPT + GEN);
+            long[] row = new long[PROMPT + GEN];
+            Arrays.fill(row, mask);
+            System.arraycopy(BenchSupport.prompt(PROMPT, vocab, mask, model.info().eosTokenId(), 7), 0, row, 0, PROMPT);
+            tokens.write(0, row);
+            logits = model.newLogits(BLOCK);
+            samples = model.newSamples(BLOCK);
+            commits = new Commits(BLOCK);
+            masks = new long[BLOCK];
+            Arrays.fill(masks, mask);
+            // Real logits and samples for the block, so sample and commit work on what a step would see.
+            model.forward(tokens, BEGIN, END, logits);
+            logits.sample(BLOCK, settings, 0, samples);
+            int committed = tokens.commit(samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, commits);
+            if (committed != COMMIT_K) {
+                throw new IllegalStateException("the commit committed " + committed + ", not " + COMMIT_K);
+            }
+            tokens.write(BEGIN, masks);
+        }
+
+        @Setup(Level.Iteration)
+        public void startIteration() {
+            cpu.start();
+        }
+
+        @TearDown(Level.Iteration)
+        public void endIteration() {
+            cpu.stop();
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws Exception {
+            System.out.print(cpu.report("this benchmark"));
+            commits.close();
+            samples.close();
+            logits.close();
+            tokens.close();
+            loaded.close();
+        }
+    }
+
+    /** Re-masks the block before every invocation, outside the measured time (JMH Level.Invocation). */
+    @State(Scope.Thread)
+    public static class Remasked {
+        @Setup(Level.Invocation)
+        public void remask(Step s) {
+            s.tokens.write(BEGIN, s.masks);
+        }
+    }
+
+    /** The schedule for the Java-side benchmark: gen 256, block 32, 8 steps a block either way. */
+    @State(Scope.Thread)
+    public static class Bookkeeping {
+        /** llada: LladaSchedule(64), 4 tokens a step; pyramid: PyramidSchedule(1), 1..7 then the last 4. */
+        @Param({"llada", "pyramid"})
+        public String schedule;
+
+        Schedule plan;
+        final Cancellation cancellation = new Cancellation();
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            plan = switch (schedule) {
+                case "llada" -> new LladaSchedule(64);
+                case "pyramid" -> new PyramidSchedule(1);
+                default -> throw new IllegalArgumentException("schedule must be llada or pyramid: " + schedule);
+            };
+            plan.validate(GEN, BLOCK);
+            int steps = javaSideOfGeneration(this);
+            if (steps != STEPS_PER_GENERATION) {
+                throw new IllegalStateException(schedule + " takes " + steps + " steps, not " + STEPS_PER_GENERATION);
+            }
+        }
+    }
+
+    static final int STEPS_PER_GENERATION = 64;
+
+    /** Model.forward on the whole 288-token row, LM head on the 32 rows of the block. */
+    @Benchmark
+    public void forward(Step s) {
+        s.model.forward(s.tokens, BEGIN, END, s.logits);
+    }
+
+    /** LogitsBuffer.sample over the 32 rows (vocab-wide softmax, argmax and confidence per row). */
+    @Benchmark
+    public void sample(Step s) {
+        s.logits.sample(BLOCK, s.settings, s.step++, s.samples);
+    }
+
+    /**
+     * The write-only baseline: TokenBuffer.write of 32 mask ids over the block (host array to a confined
+     * arena, one native call, a copy into the device tensor with a vocabulary check).
+     */
+    @Benchmark
+    public void remask(Step s) {
+        s.tokens.write(BEGIN, s.masks);
+    }
+
+    /**
+     * Re-mask the block, then TokenBuffer.commit with k = 4 (a commit needs masked positions, and each one
+     * fills some, so every invocation must restore them). The commit's own cost is this minus
+     * {@link #remask}. Both run back to back in one fork each, on the same buffers.
+     */
+    @Benchmark
+    public int remaskThenCommit(Step s) {
+        s.tokens.write(BEGIN, s.masks);
+        return s.tokens.commit(s.samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, s.commits);
+    }
+
+    /**
+     * The commit alone, the block re-masked by a Level.Invocation fixture outside the timed region. JMH
+     * then timestamps every call (two System.nanoTime() reads, about 20-50 ns here), which is small beside
+     * a commit of some microseconds: a cross-check on the subtraction above.
+     */
+    @Benchmark
+    public int commitRemaskedPerInvocation(Step s, Remasked remasked) {
+        return s.tokens.commit(s.samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, s.commits);
+    }
+
+    /**
+     * The Java side of a step, no native call: Sampler.run's loop for a whole generation (cancellation and
+     * interrupt checks, Schedule.commits, the bookkeeping), with the schedule's own count standing in for
+     * what the commit returns; the score is per step (64 steps per invocation).
+     */
+    @Benchmark
+    @OperationsPerInvocation(STEPS_PER_GENERATION)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    public int javaStep(Bookkeeping b) {
+        return javaSideOfGeneration(b);
+    }
+
+    /** Sampler.run without the model: returns the number of steps (NFE). */
+    static int javaSideOfGeneration(Bookkeeping b) {
+        Schedule schedule = b.plan;
+        double threshold = schedule.threshold();
+        int nfe = 0;
+        for (int block = 0; block < BLOCKS; block++) {
+            int begin = PROMPT + block * BLOCK;
+            int end = begin + BLOCK;
+            int remaining = BLOCK;
+            for (int step = 0; remaining > 0; step++) {
+                if (b.cancellation.isCancelled() || Thread.currentThread().isInterrupted()) {
+                    throw new IllegalStateException("cancelled");
+                }
+                int k = schedule.commits(step, remaining, BLOCK, BLOCKS);
+                // Here Sampler calls forward(begin, end), sample and commit(begin, end, k, threshold).
+                int committed = threshold < Double.POSITIVE_INFINITY ? Math.max(k, 1) : k;
+                if (committed < 1 || end <= begin) {
+                    throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
+                }
+                remaining -= committed;
+                nfe++;
+            }
+        }
+        return nfe;
+    }
+}

@@ -57,6 +57,55 @@ __attribute__((target("avx2,fma"))) inline __m256 exp_nonpositive(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(scale));
 }
 
+// ln x for x > 0 normal: Cephes' logf polynomial, within a few ulp.
+__attribute__((target("avx2,fma"))) inline __m256 log_positive(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256i bits = _mm256_castps_si256(x);
+  __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)),
+                                                 _mm256_set1_epi32(0x3F000000)));  // [0.5, 1)
+  __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+  e = _mm256_sub_ps(e, _mm256_and_ps(small, one));
+  m = _mm256_sub_ps(_mm256_add_ps(m, _mm256_and_ps(small, m)), one);
+  __m256 z = _mm256_mul_ps(m, m);
+  __m256 y = _mm256_set1_ps(7.0376836292e-2f);
+  y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.1514610310e-1f));
+  y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(1.1676998740e-1f));
+  y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.2420140846e-1f));
+  y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(1.4249322787e-1f));
+  y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.6668057665e-1f));
+  y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(2.0000714765e-1f));
+  y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-2.4999993993e-1f));
+  y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(3.3333331174e-1f));
+  y = _mm256_mul_ps(_mm256_mul_ps(y, m), z);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+  y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(m, y));
+}
+
+// keys[i] = x[i] / temperature + Gumbel noise of token begin + i.
+__attribute__((target("avx2,fma"))) void gumbel_keys_avx2(const float* x, int64_t n, float inverse_temperature,
+                                                           uint32_t key, int64_t begin, float* keys) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(begin + i)), lane);
+    __m256i h = _mm256_xor_si256(_mm256_set1_epi32(static_cast<int32_t>(key)),
+                                 _mm256_mullo_epi32(index, _mm256_set1_epi32(static_cast<int32_t>(0x9E3779B9u))));
+    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
+    h = _mm256_mullo_epi32(h, _mm256_set1_epi32(0x7FEB352D));
+    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 15));
+    h = _mm256_mullo_epi32(h, _mm256_set1_epi32(static_cast<int32_t>(0x846CA68Bu)));
+    h = _mm256_xor_si256(h, _mm256_srli_epi32(h, 16));
+    __m256 u = _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(h, 8)), _mm256_set1_ps(0.5f)),
+                             _mm256_set1_ps(1.0f / 16777216.0f));
+    __m256 noise = _mm256_sub_ps(_mm256_setzero_ps(),
+                                 log_positive(_mm256_sub_ps(_mm256_setzero_ps(), log_positive(u))));
+    _mm256_storeu_ps(keys + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(inverse_temperature), noise));
+  }
+  for (; i < n; ++i) keys[i] = x[i] * inverse_temperature + gumbel(key, begin + i);
+}
+
 __attribute__((target("avx2,fma"))) float max_avx2(const float* x, int64_t n) {
   __m256 m = _mm256_set1_ps(-INFINITY);
   int64_t i = 0;
@@ -88,11 +137,25 @@ __attribute__((target("avx2,fma"))) void exp_sums_avx2(const float* x, int64_t n
   }
 }
 
+void gumbel_keys(const float* x, int64_t n, float inverse_temperature, uint32_t key, int64_t begin, float* keys) {
+  if (kAvx2) return gumbel_keys_avx2(x, n, inverse_temperature, key, begin, keys);
+  for (int64_t i = 0; i < n; ++i) keys[i] = x[i] * inverse_temperature + gumbel(key, begin + i);
+}
+
 float max_of(const float* x, int64_t n) {
   if (kAvx2) return max_avx2(x, n);
   float result = -INFINITY;
   for (int64_t i = 0; i < n; ++i) result = x[i] > result ? x[i] : result;
   return result;
+}
+
+// The first index holding the largest value, as torch.argmax picks it; -1 when every value is -inf.
+int64_t first_argmax(const float* x, int64_t n) {
+  float best = max_of(x, n);
+  if (best == -INFINITY) return -1;
+  for (int64_t i = 0; i < n; ++i)
+    if (x[i] == best) return i;
+  return -1;
 }
 
 void exp_sums(const float* x, int64_t n, float m, double* sum, double* weighted) {
@@ -127,15 +190,13 @@ void fold_chunk(const float* cond, const float* uncond, int64_t begin, int64_t s
 
   if (local(p.mask_id) >= 0) buf[local(p.mask_id)] = -INFINITY;
   if (p.temperature > 0) {
-    for (int64_t i = 0; i < size; ++i) chunk.add_candidate(buf[i] / p.temperature + gumbel(p.seed, p.step, row, begin + i), begin + i);
+    alignas(64) float keys[kChunk];
+    gumbel_keys(buf, size, 1.0f / p.temperature, row_key(p.seed, p.step, row), begin, keys);
+    int64_t i = first_argmax(keys, size);
+    if (i >= 0) chunk.add_candidate(keys[i], begin + i);
   } else {
-    float best = max_of(buf, size);
-    for (int64_t i = 0; i < size; ++i) {
-      if (buf[i] == best) {
-        chunk.add_candidate(best, begin + i);
-        break;
-      }
-    }
+    int64_t i = first_argmax(buf, size);
+    if (i >= 0) chunk.add_candidate(buf[i], begin + i);
   }
   if (p.rule == kMargin) {
     for (int64_t i = 0; i < size; ++i) chunk.add_top2(buf[i]);

@@ -1,5 +1,7 @@
 package org.remask.sampling;
 
+import java.util.Objects;
+import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
 
 /**
@@ -13,6 +15,9 @@ public record GenerationRequest(
         long[] promptIds, int genLength, int blockLength, Schedule schedule, SampleSettings sampling) {
 
     public GenerationRequest {
+        Objects.requireNonNull(promptIds, "prompt ids are required");
+        Objects.requireNonNull(schedule, "a schedule is required");
+        Objects.requireNonNull(sampling, "sample settings are required");
         promptIds = promptIds.clone();
         if (genLength < 1) {
             throw new IllegalArgumentException("--gen-length must be at least 1, not " + genLength);
@@ -25,6 +30,17 @@ public record GenerationRequest(
                     + blockLength);
         }
         schedule.validate(genLength, blockLength);
+        if (schedule instanceof ThresholdSchedule && (sampling.remasking() == Remasking.ENTROPY
+                || sampling.remasking() == Remasking.RANDOM)) {
+            throw new IllegalArgumentException("--schedule threshold compares a probability with the threshold: use"
+                    + " --remasking low-confidence or margin, not " + sampling.remasking().cliName());
+        }
+    }
+
+    /** A copy: the request stays as it was checked. */
+    @Override
+    public long[] promptIds() {
+        return promptIds.clone();
     }
 
     public int blockCount() {

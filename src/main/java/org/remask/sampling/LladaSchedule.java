@@ -9,6 +9,9 @@ public record LladaSchedule(int steps) implements Schedule {
     @Override
     public void validate(int genLength, int blockLength) {
         int blocks = genLength / blockLength;
+        if (blocks < 1) {
+            throw new IllegalArgumentException("--block-length " + blockLength + " exceeds --gen-length " + genLength);
+        }
         if (steps < 1) {
             throw new IllegalArgumentException("--steps must be at least 1, not " + steps);
         }

@@ -3,7 +3,6 @@ package org.remask.sampling;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Queue;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.remask.engine.Commits;
@@ -40,8 +39,8 @@ public final class Sampler implements AutoCloseable {
 
     /**
      * @param listener called after every model call, or null
-     * @param cancellation checked before every model call, or null; a cancelled generation throws
-     *     {@link CancellationException}, as does an interrupted thread
+     * @param cancellation checked before every model call, or null; a cancelled generation (or one on an
+     *     interrupted thread) throws {@link GenerationCancelledException} with what it had committed so far
      */
     public Generation generate(GenerationRequest request, StepListener listener, Cancellation cancellation) {
         validate(request);
@@ -52,10 +51,15 @@ public final class Sampler implements AutoCloseable {
         boolean healthy = false;
         try {
             initialise(workspace, request);
-            int nfe = run(workspace, request, listener, cancellation);
-            long[] ids = workspace.tokens.read(request.promptIds().length, request.genLength());
+            Progress progress = new Progress();
+            run(workspace, request, listener, cancellation, progress);
+            Generation result = snapshot(workspace, request, progress.nfe, started);
             healthy = true;
-            return new Generation(request.promptIds(), ids, nfe, (System.nanoTime() - started) / 1e9);
+            if (progress.cancelled) {
+                throw new GenerationCancelledException(
+                        "generation cancelled after " + progress.nfe + " model calls", result);
+            }
+            return result;
         } finally {
             if (healthy) {
                 give(workspace);
@@ -63,6 +67,11 @@ public final class Sampler implements AutoCloseable {
                 workspace.close();
             }
         }
+    }
+
+    private static Generation snapshot(Workspace workspace, GenerationRequest request, int nfe, long started) {
+        long[] ids = workspace.tokens.read(request.promptIds().length, request.genLength());
+        return new Generation(request.promptIds(), ids, nfe, (System.nanoTime() - started) / 1e9);
     }
 
     private void validate(GenerationRequest request) {
@@ -98,36 +107,42 @@ public final class Sampler implements AutoCloseable {
         workspace.tokens.write(0, row);
     }
 
-    private int run(Workspace w, GenerationRequest request, StepListener listener, Cancellation cancellation) {
+    /** How far a generation got. */
+    private static final class Progress {
+        int nfe;
+        boolean cancelled;
+    }
+
+    private void run(Workspace w, GenerationRequest request, StepListener listener, Cancellation cancellation,
+            Progress progress) {
         int promptLength = request.promptIds().length;
         int blockLength = request.blockLength();
         int blocks = request.blockCount();
         Schedule schedule = request.schedule();
         double threshold = schedule.threshold();
-        int nfe = 0;
         for (int block = 0; block < blocks; block++) {
             int begin = promptLength + block * blockLength;
             int end = begin + blockLength;
             int remaining = blockLength;
             for (int step = 0; remaining > 0; step++) {
                 if ((cancellation != null && cancellation.isCancelled()) || Thread.currentThread().isInterrupted()) {
-                    throw new CancellationException("generation cancelled after " + nfe + " model calls");
+                    progress.cancelled = true;
+                    return;
                 }
                 int k = schedule.commits(step, remaining, blockLength, blocks);
                 model.forward(w.tokens, begin, end, w.logits);
-                w.logits.sample(blockLength, request.sampling(), nfe, w.samples);
+                w.logits.sample(blockLength, request.sampling(), progress.nfe, w.samples);
                 int committed = w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
                 if (committed < 1) {
                     throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
                 }
                 remaining -= committed;
                 if (listener != null) {
-                    listener.onStep(event(nfe, block, promptLength, w.commits));
+                    listener.onStep(event(progress.nfe, block, promptLength, w.commits));
                 }
-                nfe++;
+                progress.nfe++;
             }
         }
-        return nfe;
     }
 
     private static StepEvent event(int nfe, int block, int promptLength, Commits commits) {

@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -168,10 +171,27 @@ class SamplerTest {
                 cancellation.cancel();
             }
         };
-        CancellationException e = assertThrows(CancellationException.class,
+        GenerationCancelledException e = assertThrows(GenerationCancelledException.class,
                 () -> sampler.generate(request, listener, cancellation));
         assertEquals(2, seen.size(), "checked before the next model call");
         assertTrue(e.getMessage().contains("2 model calls"), e.getMessage());
+
+        // What was committed is kept: exactly the two steps' positions, the rest still masked.
+        Generation partial = e.partial();
+        assertEquals(2, partial.nfe());
+        long[] kept = partial.ids();
+        Set<Integer> committed = new HashSet<>();
+        for (StepEvent step : seen) {
+            for (int i = 0; i < step.positions().length; i++) {
+                committed.add(step.positions()[i]);
+                assertEquals(step.tokens()[i], kept[step.positions()[i]]);
+            }
+        }
+        for (int p = 0; p < kept.length; p++) {
+            if (!committed.contains(p)) {
+                assertEquals(336, kept[p], "position " + p + " was never committed");
+            }
+        }
 
         // The sampler goes on; the same request gives the same result.
         assertArrayEquals(expected, run(request).generation().ids());
@@ -182,6 +202,26 @@ class SamplerTest {
         assertThrows(CancellationException.class, () -> sampler.generate(request, none::add, already));
         assertTrue(none.isEmpty());
         assertArrayEquals(expected, run(request).generation().ids());
+    }
+
+    @Test
+    void aDeadlineCancels() {
+        GenerationRequest request = new GenerationRequest(PROMPT, 16, 16, new LladaSchedule(4), SampleSettings.GREEDY);
+        GenerationCancelledException e = assertThrows(GenerationCancelledException.class,
+                () -> sampler.generate(request, null, Cancellation.after(Duration.ZERO)));
+        assertEquals(0, e.partial().nfe());
+        assertFalse(new Cancellation().isCancelled());
+        assertFalse(Cancellation.after(Duration.ofHours(1)).isCancelled());
+    }
+
+    @Test
+    void thresholdNeedsAProbability() {
+        for (Remasking rule : List.of(Remasking.ENTROPY, Remasking.RANDOM)) {
+            SampleSettings settings = new SampleSettings(0, 0, rule, false, false, -1, 0);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new GenerationRequest(PROMPT, 16, 16, new ThresholdSchedule(0.9), settings));
+            assertTrue(e.getMessage().contains("--remasking low-confidence or margin"), e.getMessage());
+        }
     }
 
     @Test

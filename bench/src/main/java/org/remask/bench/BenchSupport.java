@@ -121,6 +121,8 @@ final class BenchSupport {
      * the number of cores the measured code kept busy (JMH's own threads add a little).
      */
     static final class CpuMeter {
+        /** -Dremask.bench.cpu=false (e.g. through -jvmArgsPrepend) turns the meter off. */
+        private final boolean enabled = !"false".equals(System.getProperty("remask.bench.cpu"));
         private final com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         private long cpuStart;
@@ -129,16 +131,23 @@ final class BenchSupport {
         private long wall;
 
         void start() {
-            cpuStart = os.getProcessCpuTime();
-            wallStart = System.nanoTime();
+            if (enabled) {
+                cpuStart = os.getProcessCpuTime();
+                wallStart = System.nanoTime();
+            }
         }
 
         void stop() {
-            cpu += os.getProcessCpuTime() - cpuStart;
-            wall += System.nanoTime() - wallStart;
+            if (enabled) {
+                cpu += os.getProcessCpuTime() - cpuStart;
+                wall += System.nanoTime() - wallStart;
+            }
         }
 
         String report(String what) {
+            if (!enabled) {
+                return "";
+            }
             return String.format(Locale.ROOT, "%n[remask-bench] %s: process CPU time / wall time over all iterations"
                     + " = %.2f cores busy (%.1f s CPU in %.1f s)%n", what, wall == 0 ? 0.0 : (double) cpu / wall,
                     cpu / 1e9, wall / 1e9);

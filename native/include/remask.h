@@ -54,6 +54,10 @@ const char *remask_last_error(void);
 /* Writes "remask X; libtorch Y; cuda yes|no" (NUL-terminated, truncated to capacity). */
 int32_t remask_version(char *out, int64_t capacity);
 
+/* libtorch's intra-op CPU threads, for the whole process (some builds default to 1). */
+int32_t remask_threads_set(int32_t threads);
+int32_t remask_threads_get(int32_t *out);
+
 /* Number of CUDA devices libtorch sees (0 for a CPU build). */
 int32_t remask_cuda_device_count(int32_t *out);
 

@@ -183,6 +183,20 @@ int32_t remask_version(char* out, int64_t capacity) {
   API_END()
 }
 
+int32_t remask_threads_set(int32_t threads) {
+  API_BEGIN()
+  require(threads >= 1, "threads must be at least 1, not " + std::to_string(threads));
+  at::set_num_threads(threads);
+  API_END()
+}
+
+int32_t remask_threads_get(int32_t* out) {
+  API_BEGIN()
+  require(out != nullptr, "output pointer is NULL");
+  *out = static_cast<int32_t>(at::get_num_threads());
+  API_END()
+}
+
 int32_t remask_cuda_device_count(int32_t* out) {
   API_BEGIN()
   require(out != nullptr, "output pointer is NULL");

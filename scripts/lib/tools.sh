@@ -9,6 +9,7 @@ remask_have_tools() {
     for cmd in cmake g++ make mvn python3; do
         command -v "$cmd" >/dev/null 2>&1 || return 1
     done
+    [[ -f /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ]] || return 1
     [[ -f /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake ]] ||
         dpkg-query -W -f='${Status}' libtorch-dev 2>/dev/null | grep -q 'install ok installed'
 }

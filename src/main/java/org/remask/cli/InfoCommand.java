@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.remask.engine.Model;
 import org.remask.engine.ModelInfo;
+import org.remask.engine.Threads;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -49,6 +50,7 @@ final class InfoCommand implements Callable<Integer> {
             facts.put("dtype", info.dtype().nativeName());
             facts.put("device", info.device());
             facts.put("weight_bytes", info.weightBytes());
+            facts.put("threads", Threads.get());
             facts.put("load_seconds", loadSeconds);
             facts.put("native", Model.nativeVersion());
         }
@@ -73,6 +75,7 @@ final class InfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "parameters     %,d%n", f.get("parameters"));
         out.printf(Locale.ROOT, "weights        %s in %s on %s%n", bytes((Long) f.get("weight_bytes")), f.get("dtype"),
                 f.get("device"));
+        out.printf(Locale.ROOT, "cpu threads    %d%n", f.get("threads"));
         out.printf(Locale.ROOT, "load time      %.3f s%n", f.get("load_seconds"));
         out.printf(Locale.ROOT, "native         %s%n", f.get("native"));
     }

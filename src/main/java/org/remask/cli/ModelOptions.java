@@ -3,6 +3,7 @@ package org.remask.cli;
 import java.nio.file.Path;
 import org.remask.engine.DType;
 import org.remask.engine.Model;
+import org.remask.engine.Threads;
 import picocli.CommandLine.Option;
 
 /** Where the model is and how to run it; shared by every command that loads one. */
@@ -19,6 +20,10 @@ final class ModelOptions {
             description = "float32, bfloat16, float16 or auto: float32 on cpu, bfloat16 on cuda (default: ${DEFAULT-VALUE}).")
     String dtype;
 
+    @Option(names = "--threads", paramLabel = "N",
+            description = "CPU threads for libtorch (default: every available processor).")
+    Integer threads;
+
     DType resolvedDType() {
         if (dtype.equalsIgnoreCase("auto")) {
             return device.startsWith("cuda") ? DType.BFLOAT16 : DType.FLOAT32;
@@ -27,6 +32,7 @@ final class ModelOptions {
     }
 
     Model load() {
+        Threads.set(threads != null ? threads : Runtime.getRuntime().availableProcessors());
         return Model.load(model, device, resolvedDType());
     }
 }

@@ -242,6 +242,126 @@ public class remask_h extends remask_h$shared {
         }
     }
 
+    private static class remask_threads_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_threads_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_threads_set(int32_t threads)
+     * }
+     */
+    public static FunctionDescriptor remask_threads_set$descriptor() {
+        return remask_threads_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_threads_set(int32_t threads)
+     * }
+     */
+    public static MethodHandle remask_threads_set$handle() {
+        return remask_threads_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_threads_set(int32_t threads)
+     * }
+     */
+    public static MemorySegment remask_threads_set$address() {
+        return remask_threads_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_threads_set(int32_t threads)
+     * }
+     */
+    public static int remask_threads_set(int threads) {
+        var mh$ = remask_threads_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_threads_set", threads);
+            }
+            return (int)mh$.invokeExact(threads);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_threads_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_threads_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_threads_get(int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor remask_threads_get$descriptor() {
+        return remask_threads_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_threads_get(int32_t *out)
+     * }
+     */
+    public static MethodHandle remask_threads_get$handle() {
+        return remask_threads_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_threads_get(int32_t *out)
+     * }
+     */
+    public static MemorySegment remask_threads_get$address() {
+        return remask_threads_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_threads_get(int32_t *out)
+     * }
+     */
+    public static int remask_threads_get(MemorySegment out) {
+        var mh$ = remask_threads_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_threads_get", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class remask_cuda_device_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             remask_h.C_INT,

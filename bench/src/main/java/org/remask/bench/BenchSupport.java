@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import org.remask.engine.DType;
 import org.remask.engine.Model;
+import org.remask.engine.Threads;
 
 /** What every benchmark needs before it touches the engine: the native library, a model, a prompt. */
 final class BenchSupport {
@@ -95,6 +96,8 @@ final class BenchSupport {
             long started = System.nanoTime();
             RandomCheckpoint.write(spec, dir);
             long wrote = System.nanoTime();
+            // Debian's libtorch starts with one intra-op thread; -Dremask.threads=N chooses another count.
+            Threads.set(Integer.getInteger("remask.threads", Runtime.getRuntime().availableProcessors()));
             Model model = Model.load(dir, device, DType.parse(dtype));
             System.out.printf(Locale.ROOT,
                     "%n[remask-bench] %s | lib %s | d_model %d, %d layers, %d heads, mlp %d, vocab %d, %,d params"
@@ -110,9 +113,9 @@ final class BenchSupport {
 
     /** The thread-related environment of this (forked) JVM, for the record. */
     static String threadEnvironment() {
-        return String.format(Locale.ROOT, "availableProcessors %d, OMP_NUM_THREADS=%s, MKL_NUM_THREADS=%s, "
-                        + "OPENBLAS_NUM_THREADS=%s",
-                Runtime.getRuntime().availableProcessors(), System.getenv("OMP_NUM_THREADS"),
+        return String.format(Locale.ROOT, "libtorch threads %d, availableProcessors %d, OMP_NUM_THREADS=%s, "
+                        + "MKL_NUM_THREADS=%s, OPENBLAS_NUM_THREADS=%s",
+                Threads.get(), Runtime.getRuntime().availableProcessors(), System.getenv("OMP_NUM_THREADS"),
                 System.getenv("MKL_NUM_THREADS"), System.getenv("OPENBLAS_NUM_THREADS"));
     }
 

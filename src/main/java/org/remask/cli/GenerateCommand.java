@@ -2,7 +2,9 @@ package org.remask.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -10,19 +12,23 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.remask.engine.Model;
 import org.remask.sampling.Generation;
+import org.remask.sampling.GenerationCancelledException;
 import org.remask.sampling.GenerationRequest;
-import org.remask.sampling.Sampler;
 import org.remask.sampling.StepEvent;
+import org.remask.sampling.StepListener;
+import org.remask.text.ChatMessage;
+import org.remask.text.ChatTemplate;
+import org.remask.text.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate tokens after a prompt by iterative unmasking.")
+        description = "Generate text (or token ids) after a prompt by iterative unmasking.")
 final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions options;
@@ -30,11 +36,29 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling;
 
-    @Option(names = "--prompt-ids", required = true, paramLabel = "5,17,42", description = "The prompt's token ids.")
+    @Parameters(arity = "0..1", paramLabel = "PROMPT", description = "The prompt text (the same as --prompt).")
+    String positionalPrompt;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "The prompt text; - reads it from stdin.")
+    String prompt;
+
+    @Option(names = "--prompt-ids", paramLabel = "5,17,42", description = "The prompt as token ids (no tokenizer).")
     String promptIds;
+
+    @Option(names = "--chat", description = "Wrap the prompt in the model's chat template (Instruct models).")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "A system message for --chat.")
+    String system;
 
     @Option(names = "--trace", description = "Also report what every model call committed.")
     boolean trace;
+
+    @Option(names = "--visual", description = "On a terminal, draw the answer in place as it unmasks.")
+    boolean visual;
+
+    @Option(names = "--quiet", description = "No progress line on stderr.")
+    boolean quiet;
 
     @Option(names = "--format", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
@@ -44,35 +68,143 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        GenerationRequest request = new GenerationRequest(TokenIds.parse(promptIds, "--prompt-ids"),
-                sampling.genLength, sampling.resolvedBlockLength(), sampling.resolvedSchedule(), sampling.settings());
-        List<StepEvent> steps = new ArrayList<>();
-        Generation result;
-        try (Model model = options.load(); Sampler sampler = new Sampler(model)) {
-            result = sampler.generate(request, trace ? steps::add : null, null);
+        String text = promptText();
+        if (text == null && promptIds == null) {
+            throw new IllegalArgumentException("a prompt is required: PROMPT, --prompt TEXT or --prompt-ids");
+        }
+        if (text != null && promptIds != null) {
+            throw new IllegalArgumentException("give the prompt as text or as --prompt-ids, not both");
+        }
+        if (promptIds != null && (chat || system != null)) {
+            throw new IllegalArgumentException("--chat and --system need a text prompt");
+        }
+        if (system != null && !chat) {
+            throw new IllegalArgumentException("--system needs --chat");
         }
         PrintWriter out = spec.commandLine().getOut();
-        if (format == OutputFormat.json) {
-            out.println(JSON.std.asString(json(request, result, steps)));
-        } else {
-            for (StepEvent step : steps) {
-                out.printf(Locale.ROOT, "step %d  block %d  keeping: %s at %s%n", step.nfe(), step.block(),
-                        Arrays.toString(step.tokens()), Arrays.toString(step.positions()));
+        PrintWriter err = spec.commandLine().getErr();
+        try (Session session = new Session(options)) {
+            Tokenizer tokenizer = text == null ? null : session.tokenizer();
+            long[] ids = text == null ? TokenIds.parse(promptIds, "--prompt-ids") : encode(session, text);
+            GenerationRequest request = session.request(ids, sampling);
+
+            List<StepEvent> steps = new ArrayList<>();
+            List<StepListener> listeners = new ArrayList<>();
+            if (trace) {
+                listeners.add(steps::add);
             }
+            VisualListener drawing = visual && tokenizer != null && format == OutputFormat.text
+                    && Terminal.stdoutIsTerminal()
+                    ? new VisualListener(tokenizer, out, request.genLength(), session.model.info().maskTokenId())
+                    : null;
+            if (drawing != null) {
+                listeners.add(drawing);
+            }
+            ProgressListener progress = !quiet && drawing == null && Terminal.stderrIsTerminal()
+                    ? new ProgressListener(err, request.genLength()) : null;
+            if (progress != null) {
+                listeners.add(progress);
+            }
+
+            Generation result;
+            boolean stopped = false;
+            try {
+                StepListener all = listeners.isEmpty() ? null : e -> listeners.forEach(l -> l.onStep(e));
+                result = session.sampler.generate(request, all, sampling.cancellation());
+            } catch (GenerationCancelledException e) {
+                result = e.partial();
+                stopped = true;
+            } finally {
+                if (progress != null) {
+                    progress.clear();
+                }
+            }
+            String answer = tokenizer == null ? null : tokenizer.decode(result.ids());
+            if (stopped) {
+                long masked = Arrays.stream(result.ids()).filter(id -> id == session.model.info().maskTokenId()).count();
+                err.printf(Locale.ROOT, "remask: stopped at --max-time after %d model calls; %d of %d positions still masked%n",
+                        result.nfe(), masked, request.genLength());
+            }
+            if (format == OutputFormat.json) {
+                out.println(JSON.std.asString(json(request, result, answer, steps, tokenizer)));
+            } else if (drawing != null) {
+                drawing.finish(answer);
+            } else {
+                printText(out, request, result, answer, steps, tokenizer);
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    private String promptText() throws IOException {
+        if (prompt != null && positionalPrompt != null) {
+            throw new IllegalArgumentException("give the prompt once: PROMPT or --prompt, not both");
+        }
+        String text = prompt != null ? prompt : positionalPrompt;
+        if ("-".equals(text)) {
+            text = readStdin(System.in);
+        }
+        if (text != null && text.isBlank()) {
+            throw new IllegalArgumentException("the prompt is empty");
+        }
+        return text;
+    }
+
+    static String readStdin(InputStream in) throws IOException {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    private long[] encode(Session session, String text) {
+        String rendered = text;
+        if (chat) {
+            List<ChatMessage> messages = new ArrayList<>();
+            if (system != null) {
+                messages.add(ChatMessage.system(system));
+            }
+            messages.add(ChatMessage.user(text));
+            rendered = ChatTemplate.load(options.model).render(messages, true);
+        }
+        return session.tokenizer().encode(rendered);
+    }
+
+    private void printText(PrintWriter out, GenerationRequest request, Generation result, String answer,
+            List<StepEvent> steps, Tokenizer tokenizer) {
+        for (StepEvent step : steps) {
+            out.printf(Locale.ROOT, "step %d  block %d  keeping: %s%n", step.nfe(), step.block(), keeping(step, tokenizer));
+        }
+        if (answer != null) {
+            out.println(answer);
+        } else {
             out.println(Arrays.toString(result.ids()));
             out.printf(Locale.ROOT, "%d tokens, %d NFE (%s), %.3f s%n", result.ids().length, result.nfe(),
                     request.schedule().describe(), result.seconds());
         }
-        out.flush();
-        return 0;
     }
 
-    private Map<String, Object> json(GenerationRequest request, Generation result, List<StepEvent> steps) {
+    /** The step's tokens as text (' and') with a tokenizer, else as ids with their positions. */
+    private static String keeping(StepEvent step, Tokenizer tokenizer) {
+        if (tokenizer == null) {
+            return Arrays.toString(step.tokens()) + " at " + Arrays.toString(step.positions());
+        }
+        List<String> tokens = new ArrayList<>();
+        for (long id : step.tokens()) {
+            tokens.add(TokenText.quote(tokenizer.token(id)));
+        }
+        return "[" + String.join(", ", tokens) + "]";
+    }
+
+    private Map<String, Object> json(GenerationRequest request, Generation result, String answer, List<StepEvent> steps,
+            Tokenizer tokenizer) {
         Map<String, Object> json = new LinkedHashMap<>();
+        if (answer != null) {
+            json.put("text", answer);
+        }
         json.put("prompt_ids", result.promptIds());
         json.put("ids", result.ids());
         json.put("nfe", result.nfe());
         json.put("seconds", result.seconds());
+        json.put("tokens_per_second", request.genLength() / Math.max(result.seconds(), 1e-9));
         json.put("schedule", request.schedule().describe());
         json.put("gen_length", request.genLength());
         json.put("block_length", request.blockLength());
@@ -83,6 +215,9 @@ final class GenerateCommand implements Callable<Integer> {
                 s.put("block", step.block());
                 s.put("positions", step.positions());
                 s.put("tokens", step.tokens());
+                if (tokenizer != null) {
+                    s.put("text", Arrays.stream(step.tokens()).mapToObj(tokenizer::token).toList());
+                }
                 trace.add(s);
             }
             json.put("steps", trace);

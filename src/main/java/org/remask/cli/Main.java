@@ -12,7 +12,7 @@ import picocli.CommandLine.ScopeType;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "An engine for masked diffusion language models (LLaDA and relatives).",
-        subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class})
+        subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
     boolean verbose;
@@ -22,7 +22,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (info, logits, generate)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (info, logits, generate, chat)");
     }
 
     /** The configured command line; tests call this with their own writers. */

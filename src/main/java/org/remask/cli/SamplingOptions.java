@@ -1,7 +1,9 @@
 package org.remask.cli;
 
+import java.time.Duration;
 import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
+import org.remask.sampling.Cancellation;
 import org.remask.sampling.LladaSchedule;
 import org.remask.sampling.PyramidSchedule;
 import org.remask.sampling.Schedule;
@@ -10,7 +12,7 @@ import picocli.CommandLine.Option;
 
 /** The schedule and the sampler's options, shared by the commands that generate. */
 final class SamplingOptions {
-    @Option(names = "--gen-length", defaultValue = "64", paramLabel = "L",
+    @Option(names = "--gen-length", defaultValue = "128", paramLabel = "L",
             description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
     int genLength;
 
@@ -18,7 +20,7 @@ final class SamplingOptions {
             description = "Tokens per semi-autoregressive block; gen length must be a multiple (default: 32, or the gen length if smaller).")
     Integer blockLength;
 
-    @Option(names = "--schedule", defaultValue = "pyramid", paramLabel = "S",
+    @Option(names = "--schedule", defaultValue = "llada", paramLabel = "S",
             description = "llada, pyramid or threshold (default: ${DEFAULT-VALUE}).")
     String schedule;
 
@@ -56,8 +58,12 @@ final class SamplingOptions {
             description = "Commit positions predicting EOS or EoT last (LLaDA's confidence_eos_eot_inf).")
     boolean eosConfidenceOff;
 
+    @Option(names = "--max-time", paramLabel = "SECONDS",
+            description = "Stop after this many seconds and print what was committed so far.")
+    Double maxTime;
+
     @Option(names = "--eot-id", defaultValue = "-1", paramLabel = "ID",
-            description = "The EoT token for --eos-confidence-off (-1: none; LLaDA-8B-Instruct: 126348).")
+            description = "The EoT token for --eos-confidence-off (default: the tokenizer's <|eot_id|>, if any).")
     long eotId;
 
     int resolvedBlockLength() {
@@ -74,8 +80,19 @@ final class SamplingOptions {
         };
     }
 
-    SampleSettings settings() {
+    /** A deadline of --max-time seconds from now, or null without one. */
+    Cancellation cancellation() {
+        if (maxTime == null) {
+            return null;
+        }
+        if (!(maxTime > 0) || maxTime.isInfinite()) {
+            throw new IllegalArgumentException("--max-time must be a positive number of seconds, not " + maxTime);
+        }
+        return Cancellation.after(Duration.ofNanos((long) (maxTime * 1e9)));
+    }
+
+    SampleSettings settings(long eot) {
         return new SampleSettings(cfgScale, temperature, Remasking.parse(remasking), eosLogitOff, eosConfidenceOff,
-                eotId, seed);
+                eot, seed);
     }
 }

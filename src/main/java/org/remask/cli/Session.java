@@ -1,0 +1,49 @@
+package org.remask.cli;
+
+import org.remask.engine.Model;
+import org.remask.sampling.GenerationRequest;
+import org.remask.sampling.Sampler;
+import org.remask.text.Tokenizer;
+
+/** A loaded model with its sampler and, loaded on first use, the tokenizer of its directory. */
+final class Session implements AutoCloseable {
+    private final ModelOptions options;
+    final Model model;
+    final Sampler sampler;
+    private Tokenizer tokenizer;
+
+    Session(ModelOptions options) {
+        this.options = options;
+        this.model = options.load();
+        this.sampler = new Sampler(model);
+    }
+
+    Tokenizer tokenizer() {
+        if (tokenizer == null) {
+            tokenizer = Tokenizer.load(options.model);
+        }
+        return tokenizer;
+    }
+
+    /** The request for these prompt ids; with a tokenizer, its EoT is the default of --eot-id. */
+    GenerationRequest request(long[] promptIds, SamplingOptions sampling) {
+        long eot = sampling.eotId;
+        if (eot < 0 && tokenizer != null) {
+            eot = tokenizer.idOf(Tokenizer.EOT_TOKEN).orElse(-1);
+        }
+        return new GenerationRequest(promptIds, sampling.genLength, sampling.resolvedBlockLength(),
+                sampling.resolvedSchedule(), sampling.settings(eot));
+    }
+
+    @Override
+    public void close() {
+        try {
+            sampler.close();
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+        } finally {
+            model.close();
+        }
+    }
+}

@@ -211,6 +211,16 @@ int main(int argc, char** argv) {
   call(remask_version(version, sizeof version), "version");
   std::printf("%s\n", version);
 
+  remask_model* unused = nullptr;
+  std::string tiny = golden + "/tiny-llada-f32";
+  check(remask_model_load(tiny.c_str(), "cpu", "float8", &unused) == REMASK_ERR_INVALID_ARGUMENT &&
+            std::string(remask_last_error()).find("unknown dtype 'float8'") != std::string::npos && unused == nullptr,
+        "an unknown dtype is refused with its name");
+  check(remask_model_load(tiny.c_str(), nullptr, "float32", &unused) == REMASK_ERR_INVALID_ARGUMENT,
+        "a NULL device is refused");
+  check(remask_model_free(reinterpret_cast<remask_model*>(12345)) == REMASK_ERR_CLOSED,
+        "a handle that never was one is refused");
+
   std::ifstream in(golden + "/forward.json");
   if (!in) {
     std::fprintf(stderr, "cannot read %s/forward.json\n", golden.c_str());

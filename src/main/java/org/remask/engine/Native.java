@@ -2,7 +2,6 @@ package org.remask.engine;
 
 import static org.remask.ffi.remask_h.*;
 
-import java.lang.foreign.MemorySegment;
 import org.remask.ffi.NativeLibrary;
 
 /** Status checking for the C ABI: a non-zero status becomes an exception with the native message. */
@@ -33,9 +32,5 @@ final class Native {
             return RemaskException.Kind.CLOSED;
         }
         return RemaskException.Kind.RUNTIME;
-    }
-
-    static boolean isNull(MemorySegment handle) {
-        return handle == null || handle.address() == 0;
     }
 }

@@ -12,7 +12,7 @@ import picocli.CommandLine.ScopeType;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "An engine for masked diffusion language models (LLaDA and relatives).",
-        subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class})
+        subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class, EvalCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
     boolean verbose;

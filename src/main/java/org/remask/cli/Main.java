@@ -22,7 +22,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (info, logits, generate, chat)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (info, logits, generate, chat, eval)");
     }
 
     /** The configured command line; tests call this with their own writers. */

@@ -5,17 +5,21 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.remask.eval.Completer;
 import org.remask.eval.Dataset;
 import org.remask.eval.Evaluator;
 import org.remask.eval.Sandbox;
 import org.remask.eval.Stops;
+import org.remask.eval.Sweep;
 import org.remask.eval.Task;
 import org.remask.sampling.Generation;
 import org.remask.sampling.GenerationCancelledException;
 import org.remask.sampling.GenerationRequest;
+import org.remask.sampling.Schedule;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,7 +27,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "HumanEval-style pass@1: complete each task, run its tests in a sandboxed python3.")
+        description = {"HumanEval-style pass@1: complete each task, run its tests in a sandboxed python3.",
+                "With --sweep --out DIR: the same tasks over a grid of schedules and NFE budgets, writing DIR/sweep.csv,"
+                        + " DIR/sweep.png (pass@1 against NFE) and DIR/sweep.json (the fixed settings); started again,"
+                        + " it skips the grid points already in the CSV."})
 final class EvalCommand implements Callable<Integer> {
     @Mixin
     ModelOptions options;
@@ -48,6 +55,32 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
+    @Option(names = "--sweep", description = "Run the grid of --sweep-schedules (--llada-steps, --pyramid-factors,"
+            + " --thresholds) instead of the one --schedule; needs --out.")
+    boolean sweep;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "--sweep: the folder of sweep.csv, sweep.png and sweep.json.")
+    Path out;
+
+    @Option(names = "--restart", description = "--sweep: discard the results in --out instead of resuming.")
+    boolean restart;
+
+    @Option(names = "--sweep-schedules", split = ",", paramLabel = "S[,S...]",
+            description = "--sweep: which schedules (default: llada,pyramid,threshold).")
+    List<String> sweepSchedules;
+
+    @Option(names = "--llada-steps", split = ",", paramLabel = "N[,N...]",
+            description = "--sweep: llada step counts (default: L, L/2, L/4, L/8 that are multiples of the block count).")
+    List<Integer> lladaSteps;
+
+    @Option(names = "--pyramid-factors", split = ",", paramLabel = "F[,F...]",
+            description = "--sweep: pyramid factors (default: 1,2,3,4,6,8).")
+    List<Integer> pyramidFactors;
+
+    @Option(names = "--thresholds", split = ",", paramLabel = "T[,T...]",
+            description = "--sweep: confidence thresholds (default: 0.99,0.95,0.9,0.8,0.7,0.5).")
+    List<Double> thresholds;
+
     @Spec
     CommandSpec spec;
 
@@ -59,9 +92,19 @@ final class EvalCommand implements Callable<Integer> {
         if (limit != null && limit < 1) {
             throw new IllegalArgumentException("--limit must be at least 1, not " + limit);
         }
+        if (!sweep && (out != null || restart || sweepSchedules != null || lladaSteps != null
+                || pyramidFactors != null || thresholds != null)) {
+            throw new IllegalArgumentException("--out, --restart and the grid options go with --sweep");
+        }
+        if (sweep && out == null) {
+            throw new IllegalArgumentException("--sweep needs --out DIR");
+        }
         List<Task> tasks = Dataset.read(dataset);
         if (limit != null && limit < tasks.size()) {
             tasks = tasks.subList(0, limit);
+        }
+        if (sweep) {
+            return sweep(tasks);
         }
         sampling.resolvedSchedule(); // bad sampling options fail before the model loads
         PrintWriter out = spec.commandLine().getOut();
@@ -81,10 +124,79 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
+    private int sweep(List<Task> tasks) throws IOException {
+        Sweep.headless(); // before any AWT class loads
+        int genLength = sampling.genLength;
+        int blockLength = sampling.resolvedBlockLength();
+        List<Sweep.Point> grid = Sweep.grid(sweepSchedules != null ? sweepSchedules : Sweep.SCHEDULES,
+                lladaSteps != null ? lladaSteps : Sweep.defaultLladaSteps(genLength, blockLength),
+                pyramidFactors != null ? pyramidFactors : Sweep.DEFAULT_PYRAMID_FACTORS,
+                thresholds != null ? thresholds : Sweep.DEFAULT_THRESHOLDS);
+        for (Sweep.Point point : grid) { // a bad grid point fails before the model loads
+            try {
+                new GenerationRequest(new long[] {0}, genLength, blockLength, point.toSchedule(), sampling.settings(-1));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("sweep point " + point + ": " + e.getMessage(), e);
+            }
+        }
+        sampling.cancellation(); // a bad --max-time too
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("model", options.model.toAbsolutePath().normalize().toString());
+        settings.put("dataset", dataset.toAbsolutePath().normalize().toString());
+        settings.put("limit", limit);
+        settings.put("gen_length", genLength);
+        settings.put("block_length", blockLength);
+        settings.put("temperature", sampling.temperature);
+        settings.put("remasking", sampling.remasking);
+        settings.put("seed", sampling.seed);
+        settings.put("cfg_scale", sampling.cfgScale);
+        settings.put("eos_logit_off", sampling.eosLogitOff);
+        settings.put("eos_confidence_off", sampling.eosConfidenceOff);
+        settings.put("eot_id", sampling.eotId);
+        settings.put("max_time", sampling.maxTime);
+        settings.put("timeout", timeout);
+        String title = "pass@1 against NFE: " + options.model.toAbsolutePath().normalize().getFileName() + " on "
+                + dataset.getFileName() + " (" + tasks.size() + " tasks, L=" + genLength + ", B=" + blockLength + ")";
+        Sweep run = new Sweep(out, settings, title, restart);
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Sandbox sandbox = new Sandbox(Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9))));
+        List<Sweep.Result> results;
+        if (grid.stream().allMatch(run::done)) {
+            results = run.run(grid, tasks, schedule -> null, sandbox, null, quiet ? null : err);
+        } else {
+            try (Session session = new Session(options)) {
+                PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
+                results = run.run(grid, tasks, schedule -> task -> complete(session, task, schedule), sandbox,
+                        progress, quiet ? null : err);
+            }
+        }
+        if (format == OutputFormat.json) {
+            stdout.println(JSON.std.asString(Sweep.json(results)));
+        } else {
+            Sweep.printTable(results, stdout);
+            stdout.println("wrote " + out.resolve(Sweep.CSV) + " and " + out.resolve(Sweep.PNG));
+        }
+        stdout.flush();
+        return 0;
+    }
+
+    /** {@link #complete(Session, Task)} with another schedule, the other sampling options unchanged. */
+    private Completer.Completion complete(Session session, Task task, Schedule schedule) {
+        long[] ids = session.tokenizer().encode(task.prompt());
+        GenerationRequest base = session.request(ids, sampling);
+        GenerationRequest request = new GenerationRequest(ids, base.genLength(), base.blockLength(), schedule,
+                base.sampling());
+        return generate(session, request);
+    }
+
     /** The prompt encoded raw (no chat template), generated, decoded up to EoT/EOS and cut at the stop sequences. */
     private Completer.Completion complete(Session session, Task task) {
         long[] ids = session.tokenizer().encode(task.prompt());
-        GenerationRequest request = session.request(ids, sampling);
+        return generate(session, session.request(ids, sampling));
+    }
+
+    private Completer.Completion generate(Session session, GenerationRequest request) {
         Generation result;
         try {
             result = session.sampler.generate(request, null, sampling.cancellation());

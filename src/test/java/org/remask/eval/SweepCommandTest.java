@@ -1,0 +1,80 @@
+package org.remask.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** remask eval --sweep with the tiny chat model (garbage completions): the files, the NFE, resuming. */
+class SweepCommandTest {
+    static EvalCommandTest.Run sweep(Path out, String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of("eval", "--model", EvalCommandTest.model(), "--dataset",
+                DatasetTest.resource("mini.jsonl").toString(), "--limit", "1", "--gen-length", "16",
+                "--block-length", "16", "--timeout", "5", "--sweep", "--out", out.toString(),
+                "--llada-steps", "16,8", "--pyramid-factors", "2", "--thresholds", "0.9"));
+        args.addAll(List.of(extra));
+        return EvalCommandTest.run(args.toArray(String[]::new));
+    }
+
+    @Test
+    void sweepsResumesAndRefusesOtherSettings(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("sweep");
+        EvalCommandTest.Run run = sweep(out, "--format", "json");
+        assertEquals(0, run.code(), run.err());
+        List<Object> points = JSON.std.listFrom(run.out());
+        assertEquals(4, points.size());
+        for (Object o : points) {
+            Map<?, ?> p = (Map<?, ?>) o;
+            double nfe = ((Number) p.get("nfe")).doubleValue();
+            switch ((String) p.get("schedule")) {
+                case "llada" -> assertEquals(Double.parseDouble((String) p.get("parameter")), nfe, p.toString());
+                case "pyramid", "threshold" -> assertTrue(nfe >= 1 && nfe <= 16, p.toString());
+                default -> throw new AssertionError(p);
+            }
+            assertEquals(1, ((Number) p.get("tasks")).intValue());
+        }
+        assertEquals(5, Files.readAllLines(out.resolve("sweep.csv")).size());
+        assertTrue(Files.size(out.resolve("sweep.png")) > 0);
+        assertTrue(Files.exists(out.resolve("sweep.json")));
+
+        EvalCommandTest.Run again = sweep(out);
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("4 of 4 grid points already in"), again.err());
+        assertTrue(again.out().startsWith("schedule"), again.out());
+        assertTrue(again.out().contains("wrote "), again.out());
+        assertEquals(5, Files.readAllLines(out.resolve("sweep.csv")).size());
+
+        EvalCommandTest.Run changed = sweep(out, "--seed", "1");
+        assertEquals(2, changed.code(), changed.err());
+        assertEquals(1, changed.err().strip().lines().count(), changed.err());
+        assertTrue(changed.err().contains("seed 0 -> 1") && changed.err().contains("--restart"), changed.err());
+
+        EvalCommandTest.Run restarted = sweep(out, "--seed", "1", "--restart", "--quiet",
+                "--sweep-schedules", "llada");
+        assertEquals(0, restarted.code(), restarted.err());
+        assertEquals(3, Files.readAllLines(out.resolve("sweep.csv")).size());
+    }
+
+    @Test
+    void usageErrors(@TempDir Path dir) {
+        String mini = DatasetTest.resource("mini.jsonl").toString();
+        EvalCommandTest.Run noOut = EvalCommandTest.run("eval", "--model", EvalCommandTest.model(), "--dataset", mini,
+                "--sweep");
+        assertEquals(2, noOut.code(), noOut.err());
+        assertTrue(noOut.err().contains("--out"), noOut.err());
+        EvalCommandTest.Run noSweep = EvalCommandTest.run("eval", "--model", EvalCommandTest.model(), "--dataset",
+                mini, "--out", dir.toString());
+        assertEquals(2, noSweep.code(), noSweep.err());
+        EvalCommandTest.Run badSteps = sweep(dir.resolve("bad"), "--thresholds", "1.5");
+        assertEquals(2, badSteps.code(), badSteps.err());
+        assertTrue(badSteps.err().contains("threshold 1.5"), badSteps.err());
+        assertTrue(!Files.exists(dir.resolve("bad")), "nothing is written for a bad grid");
+    }
+}

@@ -65,19 +65,19 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--restart", description = "--sweep: discard the results in --out instead of resuming.")
     boolean restart;
 
-    @Option(names = "--sweep-schedules", split = ",", paramLabel = "S[,S...]",
+    @Option(names = "--sweep-schedules", split = ",", paramLabel = "S",
             description = "--sweep: which schedules (default: llada,pyramid,threshold).")
     List<String> sweepSchedules;
 
-    @Option(names = "--llada-steps", split = ",", paramLabel = "N[,N...]",
+    @Option(names = "--llada-steps", split = ",", paramLabel = "N",
             description = "--sweep: llada step counts (default: L, L/2, L/4, L/8 that are multiples of the block count).")
     List<Integer> lladaSteps;
 
-    @Option(names = "--pyramid-factors", split = ",", paramLabel = "F[,F...]",
+    @Option(names = "--pyramid-factors", split = ",", paramLabel = "F",
             description = "--sweep: pyramid factors (default: 1,2,3,4,6,8).")
     List<Integer> pyramidFactors;
 
-    @Option(names = "--thresholds", split = ",", paramLabel = "T[,T...]",
+    @Option(names = "--thresholds", split = ",", paramLabel = "T",
             description = "--sweep: confidence thresholds (default: 0.99,0.95,0.9,0.8,0.7,0.5).")
     List<Double> thresholds;
 

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Prints scripts/bench-compare's table from the JSON each run left behind.
+
+    bench_table.py RUN_DIR...
+
+Each RUN_DIR holds ``meta.json`` (shape, dtype, threads, gen_length, block_length, steps, warmup) and
+the JSON outputs ``remask-<i>.json`` and ``reference-<i>.json`` (i = 0, 1, ...). The first ``warmup``
+runs of each engine are left out; seconds per generation is the median of the rest. Exits 1 if a run is
+missing or the two engines report different NFE.
+"""
+
+import glob
+import json
+import os
+import statistics
+import sys
+
+
+def load_runs(directory, engine):
+    runs = []
+    for path in sorted(glob.glob(os.path.join(directory, f"{engine}-*.json")),
+                       key=lambda p: int(p.rsplit("-", 1)[1].split(".")[0])):
+        with open(path, encoding="utf-8") as f:
+            runs.append(json.load(f))
+    return runs
+
+
+def first_difference(a, b):
+    diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y] + list(range(min(len(a), len(b)), max(len(a), len(b))))
+    return diffs
+
+
+def main(dirs):
+    rows, notes, bad = [], [], False
+    for d in dirs:
+        with open(os.path.join(d, "meta.json"), encoding="utf-8") as f:
+            meta = json.load(f)
+        engines = {}
+        for engine in ("remask", "reference"):
+            runs = load_runs(d, engine)
+            timed = runs[meta["warmup"]:]
+            if not timed:
+                print(f"bench-compare: {d}: no timed {engine} run", file=sys.stderr)
+                bad = True
+                break
+            engines[engine] = {
+                "seconds": statistics.median(r["seconds"] for r in timed),
+                "all": [r["seconds"] for r in runs],
+                "nfe": timed[-1]["nfe"],
+                "ids": timed[-1]["ids"],
+            }
+        if len(engines) < 2:
+            continue
+        r, p = engines["remask"], engines["reference"]
+        if r["nfe"] != p["nfe"]:
+            bad = True
+            notes.append(f"{meta['shape']} {meta['dtype']} t{meta['threads']}: NFE differs "
+                         f"(remask {r['nfe']}, reference {p['nfe']})")
+        diffs = first_difference(r["ids"], p["ids"])
+        same = "yes" if not diffs else f"no ({len(diffs)}/{len(r['ids'])}, first at {diffs[0]})"
+        L = meta["gen_length"]
+        rows.append([
+            meta["shape"], meta["dtype"], str(meta["threads"]), str(r["nfe"]),
+            f"{r['seconds']:.3f}", f"{p['seconds']:.3f}",
+            f"{r['seconds'] / r['nfe'] * 1000:.1f}", f"{p['seconds'] / p['nfe'] * 1000:.1f}",
+            f"{L / r['seconds']:.1f}", f"{L / p['seconds']:.1f}",
+            f"{p['seconds'] / r['seconds']:.2f}x", same,
+        ])
+        notes.append(f"{meta['shape']} {meta['dtype']} t{meta['threads']}: runs (s, the first {meta['warmup']} "
+                     f"a warm-up): remask {', '.join(f'{s:.3f}' for s in r['all'])}; "
+                     f"reference {', '.join(f'{s:.3f}' for s in p['all'])}")
+
+    header = ["shape", "dtype", "threads", "NFE", "remask s/gen", "ref s/gen", "remask ms/NFE", "ref ms/NFE",
+              "remask tok/s", "ref tok/s", "speed-up", "ids equal"]
+    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) if rows else len(header[i])
+              for i in range(len(header))]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+    print()
+    print("speed-up = reference s/gen / remask s/gen (median of the timed runs, same NFE, same checkpoint, prompt,")
+    print("threads and dtype); tok/s = generated tokens / s per generation; model load not included.")
+    for n in notes:
+        print("  " + n)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1:]))

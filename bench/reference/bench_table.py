@@ -3,7 +3,7 @@
 
     bench_table.py RUN_DIR...
 
-Each RUN_DIR holds ``meta.json`` (shape, dtype, threads, gen_length, block_length, steps, warmup) and
+Each RUN_DIR holds ``meta.json`` (shape, dtype, threads, blas_threads, gen_length, block_length, steps, warmup) and
 the JSON outputs ``remask-<i>.json`` and ``reference-<i>.json`` (i = 0, 1, ...). The first ``warmup``
 runs of each engine are left out; seconds per generation is the median of the rest. Exits 1 if a run is
 missing or the two engines report different NFE.
@@ -54,19 +54,21 @@ def main(dirs):
         r, p = engines["remask"], engines["reference"]
         if r["nfe"] != p["nfe"]:
             bad = True
-            notes.append(f"{meta['shape']} {meta['dtype']} t{meta['threads']}: NFE differs "
+            notes.append(f"{meta['shape']} {meta['dtype']} threads {meta['threads']}: NFE differs "
                          f"(remask {r['nfe']}, reference {p['nfe']})")
         diffs = first_difference(r["ids"], p["ids"])
         same = "yes" if not diffs else f"no ({len(diffs)}/{len(r['ids'])}, first at {diffs[0]})"
         L = meta["gen_length"]
+        blas = meta.get("blas_threads", meta["threads"])
+        threads = str(meta["threads"]) if blas == meta["threads"] else f"{meta['threads']} (BLAS {blas})"
         rows.append([
-            meta["shape"], meta["dtype"], str(meta["threads"]), str(r["nfe"]),
+            meta["shape"], meta["dtype"], threads, str(r["nfe"]),
             f"{r['seconds']:.3f}", f"{p['seconds']:.3f}",
             f"{r['seconds'] / r['nfe'] * 1000:.1f}", f"{p['seconds'] / p['nfe'] * 1000:.1f}",
             f"{L / r['seconds']:.1f}", f"{L / p['seconds']:.1f}",
             f"{p['seconds'] / r['seconds']:.2f}x", same,
         ])
-        notes.append(f"{meta['shape']} {meta['dtype']} t{meta['threads']}: runs (s, the first {meta['warmup']} "
+        notes.append(f"{meta['shape']} {meta['dtype']} threads {threads}: runs (s, the first {meta['warmup']} "
                      f"a warm-up): remask {', '.join(f'{s:.3f}' for s in r['all'])}; "
                      f"reference {', '.join(f'{s:.3f}' for s in p['all'])}")
 

@@ -18,6 +18,7 @@ import sys
 
 import torch
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llada_reference as ref  # noqa: E402
 

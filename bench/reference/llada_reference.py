@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The peer remask is measured against: LLaDA in plain PyTorch, as a user would run it.
 
-Three parts, each written to compute what the published code computes (docs: llada.md, sections 1-3):
+Three parts, each written to compute what the published code computes (the project's LLaDA notes:
+checkpoint layout, forward pass with its cast points, sampler):
 
 * ``LLaDA``: the published modelling code's forward pass (RMSNorm up-cast / cast back / times the
   weight; rotate-half RoPE in fp32; bidirectional attention; SwiGLU; ln_f; the LM head over ALL

@@ -95,6 +95,19 @@ int32_t remask_buffer_free(remask_buffer *buffer);
 int32_t remask_forward(remask_model *model, const remask_buffer *tokens, int64_t row_begin,
                        int64_t row_end, remask_buffer *logits);
 
+/* Fast-dLLM's block cache: every layer's keys and values for [batch, length] positions on the model's
+ * device, in its compute dtype; freed with remask_buffer_free. */
+int32_t remask_cache_new(const remask_model *model, int64_t batch, int64_t length, remask_buffer **out);
+
+/* remask_forward computing only positions begin..end-1 of each sequence: their keys and values replace
+ * the cache's and every layer attends over all positions of the cache. With begin 0 and end the
+ * sequence length it equals remask_forward and fills the cache, which a partial call needs first.
+ * Prefix cache: end = sequence length; dual cache: end = the block's end. row_begin..row_end-1 (the LM
+ * head's rows, as in remask_forward) lie within begin..end-1. */
+int32_t remask_forward_cached(remask_model *model, const remask_buffer *tokens, remask_buffer *cache,
+                              int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
+                              remask_buffer *logits);
+
 /* One fused pass over each of the first rows rows of logits: x0 and its confidence per row, written
  * to samples. guided != 0: rows rows..2*rows-1 hold the unconditional logits U and the rule works on
  * U + (cfg_scale + 1) * (C - U). temperature 0 takes the argmax; above 0, Gumbel-max sampling of

@@ -33,11 +33,13 @@ struct Vocabulary {
 
 // Device-resident data handed out through the ABI.
 struct Buffer {
-  enum class Kind { Tokens, Logits, Samples };
+  enum class Kind { Tokens, Logits, Samples, Cache };
   Kind kind;
   torch::Tensor tensor;               // tokens: int64 [rows, cols]; logits: fp32 [rows, vocab]
   std::shared_ptr<Samples> samples;  // samples only
   Vocabulary vocab;
+  std::shared_ptr<KvCache> cache;    // cache only
+  uintptr_t owner = 0;               // cache only: the handle of the model whose keys and values it holds
 };
 
 Vocabulary vocabulary_of(const Model& model) {
@@ -130,7 +132,7 @@ void check_range(const Buffer& buffer, int64_t offset, int64_t count, const void
 }
 
 std::shared_ptr<Buffer> buffer_of(const void* handle, Buffer::Kind kind) {
-  static const char* names[] = {"token", "logits", "samples"};
+  static const char* names[] = {"token", "logits", "samples", "cache"};
   std::shared_ptr<Buffer> buffer = buffers().get(handle, "buffer");
   require(buffer->kind == kind, std::string("expected a ") + names[static_cast<int>(kind)] + " buffer");
   return buffer;
@@ -140,6 +142,33 @@ void read_to_host(const torch::Tensor& tensor, int64_t offset, int64_t count, vo
   if (count == 0) return;
   torch::Tensor slice = tensor.view(-1).narrow(0, offset, count).to(torch::kCPU).contiguous();
   std::memcpy(out, slice.data_ptr(), static_cast<size_t>(count) * slice.element_size());
+}
+
+// A forward's model and buffers, checked against each other; rows = logits rows it writes.
+struct Forward {
+  std::shared_ptr<Model> model;
+  std::shared_ptr<Buffer> tokens, logits;
+  int64_t rows;
+};
+
+Forward forward_of(const void* model, const void* tokens, const void* logits, int64_t row_begin, int64_t row_end) {
+  Forward f{models().get(model, "model"), buffer_of(tokens, Buffer::Kind::Tokens), buffer_of(logits, Buffer::Kind::Logits), 0};
+  const Config& c = f.model->config();
+  int64_t batch = f.tokens->tensor.size(0), length = f.tokens->tensor.size(1);
+  require(f.tokens->tensor.device() == f.model->device() && f.logits->tensor.device() == f.model->device(),
+          "buffers live on another device than the model");
+  require(f.tokens->vocab.size == c.vocab_size && f.logits->vocab.size == c.vocab_size,
+          "buffers were made for a model with another vocabulary");
+  require(length <= c.max_sequence_length, "sequence length " + std::to_string(length) +
+                                               " exceeds the model's maximum of " +
+                                               std::to_string(c.max_sequence_length));
+  require(0 <= row_begin && row_begin < row_end && row_end <= length,
+          "rows [" + std::to_string(row_begin) + ", " + std::to_string(row_end) +
+              ") are not a non-empty range of a sequence of " + std::to_string(length));
+  f.rows = batch * (row_end - row_begin);
+  require(f.logits->tensor.size(0) >= f.rows, "logits buffer holds " + std::to_string(f.logits->tensor.size(0)) +
+                                                  " rows; this forward needs " + std::to_string(f.rows));
+  return f;
 }
 
 }  // namespace
@@ -244,7 +273,7 @@ int32_t remask_tokens_new(const remask_model* model, int64_t rows, int64_t cols,
                                              std::to_string(c.max_sequence_length));
   auto options = torch::TensorOptions().dtype(torch::kInt64).device(m->device());
   auto buffer = std::make_shared<Buffer>(
-      Buffer{Buffer::Kind::Tokens, torch::full({rows, cols}, c.mask_token_id, options), nullptr, vocabulary_of(*m)});
+      Buffer{Buffer::Kind::Tokens, torch::full({rows, cols}, c.mask_token_id, options), nullptr, vocabulary_of(*m), nullptr, 0});
   *out = buffers().add<remask_buffer>(std::move(buffer));
   API_END()
 }
@@ -280,7 +309,7 @@ int32_t remask_logits_new(const remask_model* model, int64_t rows, remask_buffer
   int64_t vocab = m->config().vocab_size;
   auto options = torch::TensorOptions().dtype(torch::kFloat32).device(m->device());
   auto buffer =
-      std::make_shared<Buffer>(Buffer{Buffer::Kind::Logits, torch::zeros({rows, vocab}, options), nullptr, vocabulary_of(*m)});
+      std::make_shared<Buffer>(Buffer{Buffer::Kind::Logits, torch::zeros({rows, vocab}, options), nullptr, vocabulary_of(*m), nullptr, 0});
   *out = buffers().add<remask_buffer>(std::move(buffer));
   API_END()
 }
@@ -310,7 +339,7 @@ int32_t remask_samples_new(const remask_model* model, int64_t rows, remask_buffe
   std::shared_ptr<Model> m = models().get(model, "model");
   require(rows > 0, "a samples buffer needs at least one row");
   auto buffer = std::make_shared<Buffer>(
-      Buffer{Buffer::Kind::Samples, torch::Tensor(), std::make_shared<Samples>(rows, m->device()), vocabulary_of(*m)});
+      Buffer{Buffer::Kind::Samples, torch::Tensor(), std::make_shared<Samples>(rows, m->device()), vocabulary_of(*m), nullptr, 0});
   *out = buffers().add<remask_buffer>(std::move(buffer));
   API_END()
 }
@@ -395,25 +424,43 @@ int32_t remask_buffer_free(remask_buffer* buffer) {
 int32_t remask_forward(remask_model* model, const remask_buffer* tokens, int64_t row_begin, int64_t row_end,
                        remask_buffer* logits) {
   API_BEGIN()
+  Forward f = forward_of(model, tokens, logits, row_begin, row_end);
+  f.logits->tensor.narrow(0, 0, f.rows).copy_(f.model->forward(f.tokens->tensor, row_begin, row_end));
+  API_END()
+}
+
+int32_t remask_cache_new(const remask_model* model, int64_t batch, int64_t length, remask_buffer** out) {
+  API_BEGIN()
+  require(out != nullptr, "output pointer is NULL");
+  *out = nullptr;
   std::shared_ptr<Model> m = models().get(model, "model");
-  std::shared_ptr<Buffer> t = buffer_of(tokens, Buffer::Kind::Tokens);
-  std::shared_ptr<Buffer> l = buffer_of(logits, Buffer::Kind::Logits);
-  const Config& c = m->config();
-  int64_t batch = t->tensor.size(0), length = t->tensor.size(1);
-  require(t->tensor.device() == m->device() && l->tensor.device() == m->device(),
-          "buffers live on another device than the model");
-  require(t->vocab.size == c.vocab_size && l->vocab.size == c.vocab_size,
-          "buffers were made for a model with another vocabulary");
-  require(length <= c.max_sequence_length, "sequence length " + std::to_string(length) +
-                                               " exceeds the model's maximum of " +
-                                               std::to_string(c.max_sequence_length));
-  require(0 <= row_begin && row_begin < row_end && row_end <= length,
-          "rows [" + std::to_string(row_begin) + ", " + std::to_string(row_end) +
-              ") are not a non-empty range of a sequence of " + std::to_string(length));
-  int64_t needed = batch * (row_end - row_begin);
-  require(l->tensor.size(0) >= needed, "logits buffer holds " + std::to_string(l->tensor.size(0)) +
-                                           " rows; this forward needs " + std::to_string(needed));
-  l->tensor.narrow(0, 0, needed).copy_(m->forward(t->tensor, row_begin, row_end));
+  require(batch > 0 && length > 0, "a cache needs at least one sequence of one position");
+  require(length <= m->config().max_sequence_length, "sequence length " + std::to_string(length) +
+                                                         " exceeds the model's maximum of " +
+                                                         std::to_string(m->config().max_sequence_length));
+  auto buffer = std::make_shared<Buffer>(Buffer{Buffer::Kind::Cache, torch::Tensor(), nullptr, vocabulary_of(*m),
+                                                std::make_shared<KvCache>(m->new_cache(batch, length)),
+                                                reinterpret_cast<uintptr_t>(model)});
+  *out = buffers().add<remask_buffer>(std::move(buffer));
+  API_END()
+}
+
+int32_t remask_forward_cached(remask_model* model, const remask_buffer* tokens, remask_buffer* cache, int64_t begin,
+                              int64_t end, int64_t row_begin, int64_t row_end, remask_buffer* logits) {
+  API_BEGIN()
+  Forward f = forward_of(model, tokens, logits, row_begin, row_end);
+  std::shared_ptr<Buffer> c = buffer_of(cache, Buffer::Kind::Cache);
+  require(c->owner == reinterpret_cast<uintptr_t>(model), "the cache was made for another model");
+  const torch::Tensor& kept = c->cache->layers.front().keys;
+  require(kept.size(0) == f.tokens->tensor.size(0) && kept.size(2) == f.tokens->tensor.size(1),
+          "the cache holds [" + std::to_string(kept.size(0)) + ", " + std::to_string(kept.size(2)) +
+              "] positions, the tokens are [" + std::to_string(f.tokens->tensor.size(0)) + ", " +
+              std::to_string(f.tokens->tensor.size(1)) + "]");
+  require(0 <= begin && begin <= row_begin && row_end <= end && end <= f.tokens->tensor.size(1),
+          "positions [" + std::to_string(begin) + ", " + std::to_string(end) + ") must lie in the sequence and hold rows [" +
+              std::to_string(row_begin) + ", " + std::to_string(row_end) + ")");
+  f.logits->tensor.narrow(0, 0, f.rows)
+      .copy_(f.model->forward_cached(f.tokens->tensor, *c->cache, begin, end, row_begin, row_end));
   API_END()
 }
 

@@ -273,27 +273,6 @@ std::map<std::string, TensorEntry> read_entries(const std::string& directory) {
   return entries;
 }
 
-std::map<std::string, std::vector<int64_t>> expected_shapes(const Config& c) {
-  const int64_t kv = c.n_kv_heads * c.head_dim();
-  std::map<std::string, std::vector<int64_t>> shapes;
-  shapes["model.transformer.wte.weight"] = {c.embedding_size, c.d_model};
-  shapes["model.transformer.ln_f.weight"] = {c.d_model};
-  if (!c.weight_tying) shapes["model.transformer.ff_out.weight"] = {c.embedding_size, c.d_model};
-  for (int64_t i = 0; i < c.n_layers; ++i) {
-    std::string p = "model.transformer.blocks." + std::to_string(i) + ".";
-    shapes[p + "attn_norm.weight"] = {c.d_model};
-    shapes[p + "q_proj.weight"] = {c.d_model, c.d_model};
-    shapes[p + "k_proj.weight"] = {kv, c.d_model};
-    shapes[p + "v_proj.weight"] = {kv, c.d_model};
-    shapes[p + "attn_out.weight"] = {c.d_model, c.d_model};
-    shapes[p + "ff_norm.weight"] = {c.d_model};
-    shapes[p + "ff_proj.weight"] = {c.mlp_hidden_size, c.d_model};
-    shapes[p + "up_proj.weight"] = {c.mlp_hidden_size, c.d_model};
-    shapes[p + "ff_out.weight"] = {c.d_model, c.mlp_hidden_size};
-  }
-  return shapes;
-}
-
 // The tensor on the device in the compute dtype. On the CPU with a matching, aligned dtype the
 // mapped file backs the tensor directly (no copy); otherwise the converted copy lets the pages go.
 torch::Tensor materialise(const TensorEntry& entry, torch::ScalarType dtype, torch::Device device) {
@@ -369,10 +348,31 @@ Config Config::read(const std::string& directory) {
   return c;
 }
 
+std::map<std::string, std::vector<int64_t>> tensor_shapes(const Config& c) {
+  const int64_t kv = c.n_kv_heads * c.head_dim();
+  std::map<std::string, std::vector<int64_t>> shapes;
+  shapes["model.transformer.wte.weight"] = {c.embedding_size, c.d_model};
+  shapes["model.transformer.ln_f.weight"] = {c.d_model};
+  if (!c.weight_tying) shapes["model.transformer.ff_out.weight"] = {c.embedding_size, c.d_model};
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    std::string p = "model.transformer.blocks." + std::to_string(i) + ".";
+    shapes[p + "attn_norm.weight"] = {c.d_model};
+    shapes[p + "q_proj.weight"] = {c.d_model, c.d_model};
+    shapes[p + "k_proj.weight"] = {kv, c.d_model};
+    shapes[p + "v_proj.weight"] = {kv, c.d_model};
+    shapes[p + "attn_out.weight"] = {c.d_model, c.d_model};
+    shapes[p + "ff_norm.weight"] = {c.d_model};
+    shapes[p + "ff_proj.weight"] = {c.mlp_hidden_size, c.d_model};
+    shapes[p + "up_proj.weight"] = {c.mlp_hidden_size, c.d_model};
+    shapes[p + "ff_out.weight"] = {c.d_model, c.mlp_hidden_size};
+  }
+  return shapes;
+}
+
 std::map<std::string, torch::Tensor> load_weights(const std::string& directory, const Config& config,
                                                   torch::ScalarType dtype, torch::Device device) {
   std::map<std::string, TensorEntry> entries = read_entries(directory);
-  std::map<std::string, std::vector<int64_t>> shapes = expected_shapes(config);
+  std::map<std::string, std::vector<int64_t>> shapes = tensor_shapes(config);
   for (const auto& [name, entry] : entries) {
     auto it = shapes.find(name);
     if (it == shapes.end()) throw bad_checkpoint(directory + ": unexpected tensor " + name);

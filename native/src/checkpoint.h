@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace remask {
 
@@ -28,6 +29,9 @@ struct Config {
   // Reads and checks DIR/config.json; refuses architecture switches the forward pass does not run.
   static Config read(const std::string& directory);
 };
+
+// Every tensor a checkpoint of this config holds, by name, with its shape.
+std::map<std::string, std::vector<int64_t>> tensor_shapes(const Config& config);
 
 // Loads every tensor of the checkpoint, checks names and shapes against the config, and returns
 // them converted to dtype on device. Files are mapped, not read into memory.

@@ -3,6 +3,9 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <utility>
+
+#include "error.h"
 
 namespace remask {
 namespace {
@@ -28,16 +31,36 @@ torch::Tensor bidirectional_attention(const torch::Tensor& q, const torch::Tenso
 #endif
 }
 
+// The embedding: a model built from tensors runs on its device in its dtype.
+const torch::Tensor& embedding(const std::map<std::string, torch::Tensor>& weights) {
+  auto it = weights.find("model.transformer.wte.weight");
+  if (it == weights.end()) throw bad_checkpoint("missing tensor model.transformer.wte.weight");
+  return it->second;
+}
+
 }  // namespace
 
 Model::Model(const std::string& directory, torch::Device device, torch::ScalarType dtype)
     : config_(Config::read(directory)), device_(device), dtype_(dtype) {
-  auto weights = load_weights(directory, config_, dtype, device);
-  for (const auto& [name, tensor] : weights) {
+  assign(load_weights(directory, config_, dtype, device));
+}
+
+Model::Model(Config config, std::map<std::string, torch::Tensor> weights)
+    : config_(std::move(config)), device_(embedding(weights).device()), dtype_(embedding(weights).scalar_type()) {
+  assign(std::move(weights));
+}
+
+void Model::assign(std::map<std::string, torch::Tensor> weights) {
+  weights_ = std::move(weights);
+  for (const auto& [name, tensor] : weights_) {
     parameter_count_ += tensor.numel();
     weight_bytes_ += tensor.numel() * static_cast<int64_t>(tensor.element_size());
   }
-  auto take = [&weights](const std::string& name) { return weights.at(name); };
+  auto take = [this](const std::string& name) {
+    auto it = weights_.find(name);
+    if (it == weights_.end()) throw bad_checkpoint("missing tensor " + name);
+    return it->second;
+  };
   wte_ = take("model.transformer.wte.weight");
   ln_f_ = take("model.transformer.ln_f.weight");
   // Rows past vocab_size are padding no tokenizer produces; the sampler never needs their logits.
@@ -61,7 +84,7 @@ torch::Tensor Model::rms_norm(const torch::Tensor& x, const torch::Tensor& weigh
 }
 
 torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                               const torch::Tensor& sin) const {
+                               const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin) const {
   int64_t B = x.size(0), T = x.size(1), hd = config_.head_dim();
   torch::Tensor xn = rms_norm(x, layer.attn_norm);
   torch::Tensor q = torch::linear(xn, layer.q_proj).view({B, T, config_.n_heads, hd}).transpose(1, 2);
@@ -69,6 +92,14 @@ torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const
   torch::Tensor v = torch::linear(xn, layer.v_proj).view({B, T, config_.n_kv_heads, hd}).transpose(1, 2);
   q = rope(q, cos, sin);
   k = rope(k, cos, sin);
+  if (kept != nullptr) {
+    kept->keys.narrow(2, begin, T).copy_(k);
+    kept->values.narrow(2, begin, T).copy_(v);
+    if (T < kept->keys.size(2)) {  // a partial step attends to every position: the kept ones and its own
+      k = kept->keys;
+      v = kept->values;
+    }
+  }
   if (config_.n_kv_heads != config_.n_heads) {
     int64_t groups = config_.n_heads / config_.n_kv_heads;
     k = k.repeat_interleave(groups, 1);
@@ -80,20 +111,49 @@ torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const
 
 torch::Tensor Model::forward(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const {
   c10::InferenceMode inference;
-  int64_t T = tokens.size(1);
+  return run(tokens, 0, tokens.size(1), row_begin, row_end, nullptr);
+}
+
+torch::Tensor Model::forward_with_grad(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const {
+  return run(tokens, 0, tokens.size(1), row_begin, row_end, nullptr);
+}
+
+KvCache Model::new_cache(int64_t batch, int64_t length) const {
+  auto options = torch::TensorOptions().dtype(dtype_).device(device_);
+  KvCache cache;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    cache.layers.push_back(KvCache::Layer{torch::zeros({batch, config_.n_kv_heads, length, config_.head_dim()}, options),
+                                          torch::zeros({batch, config_.n_kv_heads, length, config_.head_dim()}, options)});
+  }
+  return cache;
+}
+
+torch::Tensor Model::forward_cached(const torch::Tensor& tokens, KvCache& cache, int64_t begin, int64_t end,
+                                    int64_t row_begin, int64_t row_end) const {
+  c10::InferenceMode inference;
+  bool full = begin == 0 && end == tokens.size(1);
+  if (!full && !cache.filled) throw invalid_argument("the cache holds nothing yet: its first forward must cover every position");
+  torch::Tensor logits = run(tokens, begin, end, row_begin, row_end, &cache);
+  cache.filled = true;
+  return logits;
+}
+
+torch::Tensor Model::run(const torch::Tensor& tokens, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
+                         KvCache* cache) const {
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  torch::Tensor angles = torch::outer(torch::arange(T, f32), inv_freq_);
+  torch::Tensor angles = torch::outer(torch::arange(begin, end, f32), inv_freq_);
   torch::Tensor emb = torch::cat({angles, angles}, -1);
   torch::Tensor cos = emb.cos(), sin = emb.sin();
 
-  torch::Tensor x = torch::embedding(wte_, tokens);
-  for (const Layer& layer : layers_) {
-    torch::Tensor h = x + attention(layer, x, cos, sin);
+  torch::Tensor x = torch::embedding(wte_, tokens.narrow(1, begin, end - begin));
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& layer = layers_[i];
+    torch::Tensor h = x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin);
     torch::Tensor y = rms_norm(h, layer.ff_norm);
     x = h + torch::linear(torch::silu(torch::linear(y, layer.ff_proj)) * torch::linear(y, layer.up_proj),
                           layer.ff_out);
   }
-  torch::Tensor rows = rms_norm(x.narrow(1, row_begin, row_end - row_begin), ln_f_);
+  torch::Tensor rows = rms_norm(x.narrow(1, row_begin - begin, row_end - row_begin), ln_f_);
   return torch::linear(rows, lm_head_).reshape({-1, config_.vocab_size});
 }
 

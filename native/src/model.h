@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -10,32 +11,64 @@
 
 namespace remask {
 
+// Fast-dLLM's block cache: every layer's keys (RoPE applied) and values for [batch, length] positions,
+// kept from one forward so later steps can recompute only some positions and attend to the rest.
+struct KvCache {
+  struct Layer {
+    torch::Tensor keys, values;  // [batch, n_kv_heads, length, head_dim] in the compute dtype
+  };
+  std::vector<Layer> layers;
+  bool filled = false;  // a forward over every position has run
+};
+
 class Model {
  public:
+  // Loads DIR's checkpoint onto device in dtype.
   Model(const std::string& directory, torch::Device device, torch::ScalarType dtype);
+  // Runs these tensors as they are (names and shapes as load_weights returns them; device and dtype
+  // are theirs): the trainer's leaf tensors that require grad, updated in place by its optimizer.
+  Model(Config config, std::map<std::string, torch::Tensor> weights);
 
   const Config& config() const { return config_; }
   torch::Device device() const { return device_; }
   torch::ScalarType dtype() const { return dtype_; }
   int64_t parameter_count() const { return parameter_count_; }
   int64_t weight_bytes() const { return weight_bytes_; }
+  // Every tensor by its checkpoint name; the forward pass shares their storage.
+  const std::map<std::string, torch::Tensor>& weights() const { return weights_; }
 
   // tokens: int64 [B, T] on the device. Returns logits [B * (row_end - row_begin), vocab_size] in the
-  // compute dtype for positions row_begin .. row_end-1 of every sequence.
+  // compute dtype for positions row_begin .. row_end-1 of every sequence. Runs in inference mode.
   torch::Tensor forward(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const;
+  // The same computation in the caller's grad mode, so the trainer can back-propagate through it.
+  torch::Tensor forward_with_grad(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const;
+
+  // Zeroed keys and values for sequences of [batch, length].
+  KvCache new_cache(int64_t batch, int64_t length) const;
+  // forward() over positions begin .. end-1 only: their keys and values replace those in the cache and
+  // every layer attends over all of the cache's positions. Over every position it is forward() exactly
+  // (the fresh keys are attended to) and fills the cache; row_begin .. row_end-1 lie in begin .. end-1.
+  torch::Tensor forward_cached(const torch::Tensor& tokens, KvCache& cache, int64_t begin, int64_t end,
+                               int64_t row_begin, int64_t row_end) const;
 
  private:
   struct Layer {
     torch::Tensor attn_norm, q_proj, k_proj, v_proj, attn_out, ff_norm, ff_proj, up_proj, ff_out;
   };
 
+  // Both constructors end here: keeps the tensors and picks out each layer's.
+  void assign(std::map<std::string, torch::Tensor> weights);
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
+  // Positions begin .. begin+T-1 of x's sequences; with kept, their keys and values go into it.
   torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                          const torch::Tensor& sin) const;
+                          const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin) const;
+  torch::Tensor run(const torch::Tensor& tokens, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
+                    KvCache* cache) const;
 
   Config config_;
   torch::Device device_;
   torch::ScalarType dtype_;
+  std::map<std::string, torch::Tensor> weights_;
   torch::Tensor wte_, ln_f_, lm_head_, inv_freq_;
   std::vector<Layer> layers_;
   int64_t parameter_count_ = 0;

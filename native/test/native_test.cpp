@@ -1,6 +1,6 @@
 // Checks the shim through its C ABI alone, so it also runs on a GPU machine that has no JDK:
 //   remask_native_test GOLDEN_DIR [device]
-// GOLDEN_DIR holds forward.json and the tiny checkpoints it names.
+// GOLDEN_DIR holds forward.json, generate.json, cache.json and the tiny checkpoints they name.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -198,6 +198,65 @@ void kernels_match_cpu(const std::string& golden, const std::string& device) {
   remask_model_free(cpu);
 }
 
+// The block caches (cache.json): a cache-filling forward equals the plain one bit for bit, and a
+// partial step equals the reference's plain computation over frozen keys and values (1e-4).
+void cache_case(const std::string& golden, const remask::Json& c, const std::string& device) {
+  std::string mode = c.find("mode")->as_string();
+  std::vector<int64_t> old_ids = ints(*c.find("old_ids")), new_ids = ints(*c.find("new_ids"));
+  int64_t T = static_cast<int64_t>(old_ids.size());
+  int64_t begin = as_int(c, "begin"), end = as_int(c, "end");
+  int64_t bb = as_int(c, "block_begin"), be = as_int(c, "block_end"), rows = be - bb;
+  remask_model* model = nullptr;
+  remask_buffer *tokens = nullptr, *cache = nullptr, *plain = nullptr, *cached = nullptr;
+  remask_model_info info{};
+  bool ok = call(remask_model_load((golden + "/" + c.find("model")->as_string()).c_str(), device.c_str(), "float32", &model),
+                 "load") &&
+            call(remask_model_info_get(model, &info), "info") && call(remask_tokens_new(model, 1, T, &tokens), "tokens") &&
+            call(remask_cache_new(model, 1, T, &cache), "cache") && call(remask_logits_new(model, rows, &plain), "logits") &&
+            call(remask_logits_new(model, rows, &cached), "logits");
+  check(ok, "cache " + mode + ": buffers on " + device);
+  if (ok) {
+    int64_t V = info.vocab_size;
+    std::vector<float> a(static_cast<size_t>(rows * V)), b(a.size());
+    check(remask_forward_cached(model, tokens, cache, begin, end, bb, be, cached) == REMASK_ERR_INVALID_ARGUMENT &&
+              std::string(remask_last_error()).find("holds nothing yet") != std::string::npos,
+          "cache " + mode + ": a partial step before any full one is refused");
+    ok = call(remask_tokens_write(tokens, 0, old_ids.data(), T), "write") &&
+         call(remask_forward(model, tokens, bb, be, plain), "forward") &&
+         call(remask_forward_cached(model, tokens, cache, 0, T, bb, be, cached), "full cached forward") &&
+         call(remask_logits_read(plain, 0, a.data(), rows * V), "read") &&
+         call(remask_logits_read(cached, 0, b.data(), rows * V), "read");
+    check(ok && a == b, "cache " + mode + ": the block's first (cache-filling) step equals the plain forward exactly");
+    ok = call(remask_tokens_write(tokens, 0, new_ids.data(), T), "write") &&
+         call(remask_forward_cached(model, tokens, cache, begin, end, bb, be, cached), "cached step") &&
+         call(remask_logits_read(cached, 0, b.data(), rows * V), "read");
+    double worst = 0;
+    const auto& expected = c.find("logits")->items();
+    for (int64_t r = 0; ok && r < rows; ++r)
+      for (int64_t v = 0; v < V; ++v)
+        worst = std::max(worst, std::fabs(expected[r].items()[v].as_double() - b[r * V + v]));
+    char worst_text[32];
+    std::snprintf(worst_text, sizeof worst_text, "%.1e", worst);
+    check(ok && worst < 1e-4, "cache " + mode + ": positions [" + std::to_string(begin) + ", " + std::to_string(end) +
+                                  ") over frozen keys and values: max |logit - reference| = " + worst_text);
+    check(remask_forward_cached(model, tokens, cache, begin, end, bb - 1, be, cached) == REMASK_ERR_INVALID_ARGUMENT,
+          "cache " + mode + ": LM-head rows outside the computed positions are refused");
+    remask_buffer* short_tokens = nullptr;
+    check(call(remask_tokens_new(model, 1, T - 1, &short_tokens), "tokens") &&
+              remask_forward_cached(model, short_tokens, cache, 0, T - 1, bb, be, cached) == REMASK_ERR_INVALID_ARGUMENT,
+          "cache " + mode + ": tokens of another shape than the cache are refused");
+    remask_buffer_free(short_tokens);
+    check(remask_forward_cached(model, tokens, plain, 0, T, bb, be, cached) == REMASK_ERR_INVALID_ARGUMENT,
+          "cache " + mode + ": a logits buffer passed as the cache is refused");
+  }
+  remask_buffer_free(cached);
+  remask_buffer_free(plain);
+  remask_buffer_free(cache);
+  check(remask_buffer_free(cache) == REMASK_ERR_CLOSED, "cache " + mode + ": a second free reports a closed handle");
+  remask_buffer_free(tokens);
+  remask_model_free(model);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -238,6 +297,12 @@ int main(int argc, char** argv) {
   remask::Json generate_cases = remask::Json::parse(generate_text.str());
   for (const auto& c : generate_cases.items()) generate_case(golden, c, device, &step_ms);
   std::printf("one step (forward + sample + commit) of the tiny model on %s: %.3f ms\n", device.c_str(), step_ms);
+
+  std::ifstream cache_in(golden + "/cache.json");
+  std::stringstream cache_text;
+  cache_text << cache_in.rdbuf();
+  remask::Json cache_cases = remask::Json::parse(cache_text.str());
+  for (const auto& c : cache_cases.items()) cache_case(golden, c, device);
   if (device != "cpu") kernels_match_cpu(golden, device);
 
   std::printf("%d passed, %d failed\n", passed, failed);

@@ -39,7 +39,7 @@ final class ChatCommand implements Callable<Integer> {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         boolean interactive = Terminal.stdinIsTerminal();
         try (Session session = new Session(options)) {
-            Conversation conversation = new Conversation(ChatTemplate.load(options.model), system);
+            Conversation conversation = new Conversation(ChatTemplate.load(options.model()), system);
             session.tokenizer();
             if (interactive) {
                 out.println("remask chat: /reset forgets the history, /quit or Ctrl-D ends it");

@@ -107,6 +107,7 @@ final class EvalCommand implements Callable<Integer> {
             return sweep(tasks);
         }
         sampling.resolvedSchedule(); // bad sampling options fail before the model loads
+        sampling.cacheMode();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Sandbox sandbox = new Sandbox(Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9))));
@@ -141,13 +142,14 @@ final class EvalCommand implements Callable<Integer> {
         }
         sampling.cancellation(); // a bad --max-time too
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("model", options.model.toAbsolutePath().normalize().toString());
+        settings.put("model", options.model().toAbsolutePath().normalize().toString());
         settings.put("dataset", dataset.toAbsolutePath().normalize().toString());
         settings.put("limit", limit);
         settings.put("gen_length", genLength);
         settings.put("block_length", blockLength);
         settings.put("temperature", sampling.temperature);
         settings.put("remasking", sampling.remasking);
+        settings.put("cache", sampling.cacheMode().cliName());
         settings.put("seed", sampling.seed);
         settings.put("cfg_scale", sampling.cfgScale);
         settings.put("eos_logit_off", sampling.eosLogitOff);
@@ -155,7 +157,7 @@ final class EvalCommand implements Callable<Integer> {
         settings.put("eot_id", sampling.eotId);
         settings.put("max_time", sampling.maxTime);
         settings.put("timeout", timeout);
-        String title = "pass@1 against NFE: " + options.model.toAbsolutePath().normalize().getFileName() + " on "
+        String title = "pass@1 against NFE: " + options.model().toAbsolutePath().normalize().getFileName() + " on "
                 + dataset.getFileName() + " (" + tasks.size() + " tasks, L=" + genLength + ", B=" + blockLength + ")";
         Sweep run = new Sweep(out, settings, title, restart);
         PrintWriter stdout = spec.commandLine().getOut();
@@ -184,10 +186,7 @@ final class EvalCommand implements Callable<Integer> {
     /** {@link #complete(Session, Task)} with another schedule, the other sampling options unchanged. */
     private Completer.Completion complete(Session session, Task task, Schedule schedule) {
         long[] ids = session.tokenizer().encode(task.prompt());
-        GenerationRequest base = session.request(ids, sampling);
-        GenerationRequest request = new GenerationRequest(ids, base.genLength(), base.blockLength(), schedule,
-                base.sampling());
-        return generate(session, request);
+        return generate(session, session.request(ids, sampling).withSchedule(schedule));
     }
 
     /** The prompt encoded raw (no chat template), generated, decoded up to EoT/EOS and cut at the stop sequences. */

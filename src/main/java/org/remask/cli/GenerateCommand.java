@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.remask.sampling.CacheMode;
 import org.remask.sampling.Generation;
 import org.remask.sampling.GenerationCancelledException;
 import org.remask.sampling.GenerationRequest;
@@ -163,7 +164,7 @@ final class GenerateCommand implements Callable<Integer> {
                 messages.add(ChatMessage.system(system));
             }
             messages.add(ChatMessage.user(text));
-            rendered = ChatTemplate.load(options.model).render(messages, true);
+            rendered = ChatTemplate.load(options.model()).render(messages, true);
         }
         return session.tokenizer().encode(rendered);
     }
@@ -179,6 +180,10 @@ final class GenerateCommand implements Callable<Integer> {
             out.println(Arrays.toString(result.ids()));
             out.printf(Locale.ROOT, "%d tokens, %d NFE (%s), %.3f s%n", result.ids().length, result.nfe(),
                     request.schedule().describe(), result.seconds());
+            if (request.cache() != CacheMode.NONE) {
+                out.printf(Locale.ROOT, "%s cache: %.2f full-sequence forwards' worth of positions computed%n",
+                        request.cache().cliName(), result.fullEquivalentNfe());
+            }
         }
     }
 
@@ -203,6 +208,9 @@ final class GenerateCommand implements Callable<Integer> {
         json.put("prompt_ids", result.promptIds());
         json.put("ids", result.ids());
         json.put("nfe", result.nfe());
+        json.put("cache", request.cache().cliName());
+        json.put("forward_positions", result.forwardPositions());
+        json.put("nfe_full_equivalent", result.fullEquivalentNfe());
         json.put("seconds", result.seconds());
         json.put("tokens_per_second", request.genLength() / Math.max(result.seconds(), 1e-9));
         json.put("schedule", request.schedule().describe());

@@ -34,7 +34,7 @@ final class InfoCommand implements Callable<Integer> {
         try (Model model = options.load()) {
             double loadSeconds = (System.nanoTime() - started) / 1e9;
             ModelInfo info = model.info();
-            facts.put("model", options.model.toAbsolutePath().toString());
+            facts.put("model", options.model().toAbsolutePath().toString());
             facts.put("architecture", "llada");
             facts.put("vocab_size", info.vocabSize());
             facts.put("mask_token_id", info.maskTokenId());

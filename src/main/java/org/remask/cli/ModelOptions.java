@@ -1,5 +1,7 @@
 package org.remask.cli;
 
+import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.remask.engine.DType;
 import org.remask.engine.Model;
@@ -8,9 +10,13 @@ import picocli.CommandLine.Option;
 
 /** Where the model is and how to run it; shared by every command that loads one. */
 final class ModelOptions {
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face checkpoint directory (config.json, safetensors).")
-    Path model;
+    /** The shipped model: remask-mini, in the checkout's models/ folder. */
+    static final String DEFAULT_MODEL = "models/remask-mini";
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Hugging Face checkpoint directory (config.json, safetensors; default: the shipped "
+                    + DEFAULT_MODEL + ").")
+    Path given;
 
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "D",
             description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
@@ -24,6 +30,28 @@ final class ModelOptions {
             description = "CPU threads for libtorch (default: every available processor).")
     Integer threads;
 
+    /** --model, else the shipped model: -Dremask.default.model (the launcher's), else beside the jar's folder. */
+    Path model() {
+        if (given != null) {
+            return given;
+        }
+        String property = System.getProperty("remask.default.model");
+        Path shipped = property != null ? Path.of(property) : besideJar();
+        if (!Files.isDirectory(shipped)) {
+            throw new IllegalArgumentException("no --model given, and the default model is not at " + shipped);
+        }
+        return shipped;
+    }
+
+    private static Path besideJar() {
+        try {
+            Path jar = Path.of(ModelOptions.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return jar.getParent().getParent().resolve(DEFAULT_MODEL); // target/remask.jar -> checkout root
+        } catch (URISyntaxException | RuntimeException e) {
+            return Path.of(DEFAULT_MODEL);
+        }
+    }
+
     DType resolvedDType() {
         if (dtype.equalsIgnoreCase("auto")) {
             return device.startsWith("cuda") ? DType.BFLOAT16 : DType.FLOAT32;
@@ -33,6 +61,6 @@ final class ModelOptions {
 
     Model load() {
         Threads.set(threads != null ? threads : Runtime.getRuntime().availableProcessors());
-        return Model.load(model, device, resolvedDType());
+        return Model.load(model(), device, resolvedDType());
     }
 }

@@ -3,6 +3,7 @@ package org.remask.cli;
 import java.time.Duration;
 import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
+import org.remask.sampling.CacheMode;
 import org.remask.sampling.Cancellation;
 import org.remask.sampling.LladaSchedule;
 import org.remask.sampling.PyramidSchedule;
@@ -34,6 +35,12 @@ final class SamplingOptions {
     @Option(names = "--threshold", defaultValue = "0.9", paramLabel = "T",
             description = "threshold: commit every position with confidence >= T, in (0, 1] (default: ${DEFAULT-VALUE}).")
     double threshold;
+
+    @Option(names = "--cache", defaultValue = "none", paramLabel = "C",
+            description = "none, prefix or dual: Fast-dLLM's block caches; a block's later steps keep the keys and"
+                    + " values of the prompt and finished blocks (prefix) and also of the masked blocks right of it"
+                    + " (dual) from the block's first step (default: ${DEFAULT-VALUE}).")
+    String cache;
 
     @Option(names = "--remasking", defaultValue = "low-confidence", paramLabel = "R",
             description = "Which positions win a step: low-confidence, random, margin or entropy (default: ${DEFAULT-VALUE}).")
@@ -89,6 +96,10 @@ final class SamplingOptions {
             throw new IllegalArgumentException("--max-time must be a positive number of seconds, not " + maxTime);
         }
         return Cancellation.after(Duration.ofNanos((long) (maxTime * 1e9)));
+    }
+
+    CacheMode cacheMode() {
+        return CacheMode.parse(cache);
     }
 
     SampleSettings settings(long eot) {

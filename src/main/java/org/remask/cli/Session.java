@@ -20,7 +20,7 @@ final class Session implements AutoCloseable {
 
     Tokenizer tokenizer() {
         if (tokenizer == null) {
-            tokenizer = Tokenizer.load(options.model);
+            tokenizer = Tokenizer.load(options.model());
         }
         return tokenizer;
     }
@@ -32,7 +32,7 @@ final class Session implements AutoCloseable {
             eot = tokenizer.idOf(Tokenizer.EOT_TOKEN).orElse(-1);
         }
         return new GenerationRequest(promptIds, sampling.genLength, sampling.resolvedBlockLength(),
-                sampling.resolvedSchedule(), sampling.settings(eot));
+                sampling.resolvedSchedule(), sampling.settings(eot), sampling.cacheMode());
     }
 
     @Override

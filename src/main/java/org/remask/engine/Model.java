@@ -109,6 +109,26 @@ public final class Model implements AutoCloseable {
         Native.check(remask_forward(handle.get(), tokens.segment(), rowBegin, rowEnd, logits.segment()));
     }
 
+    /** Keys and values of every layer for [batch, length] positions (see {@link KvCache}). */
+    public KvCache newCache(int batch, int length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Native.check(remask_cache_new(handle.get(), batch, length, out));
+            return new KvCache(out.get(ValueLayout.ADDRESS, 0), batch, length);
+        }
+    }
+
+    /**
+     * {@link #forward(TokenBuffer, int, int, LogitsBuffer)} computing only positions begin..end-1: their keys
+     * and values replace the cache's, and every layer attends over all of the cache's positions. Over every
+     * position (begin 0, end the sequence length) it is the plain forward and fills the cache.
+     */
+    public void forward(TokenBuffer tokens, KvCache cache, int begin, int end, int rowBegin, int rowEnd,
+            LogitsBuffer logits) {
+        Native.check(remask_forward_cached(handle.get(), tokens.segment(), cache.segment(), begin, end, rowBegin,
+                rowEnd, logits.segment()));
+    }
+
     @Override
     public void close() {
         handle.close();

@@ -1232,6 +1232,136 @@ public class remask_h extends remask_h$shared {
         }
     }
 
+    private static class remask_cache_new {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_cache_new");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_cache_new(const remask_model *model, int64_t batch, int64_t length, remask_buffer **out)
+     * }
+     */
+    public static FunctionDescriptor remask_cache_new$descriptor() {
+        return remask_cache_new.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_cache_new(const remask_model *model, int64_t batch, int64_t length, remask_buffer **out)
+     * }
+     */
+    public static MethodHandle remask_cache_new$handle() {
+        return remask_cache_new.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_cache_new(const remask_model *model, int64_t batch, int64_t length, remask_buffer **out)
+     * }
+     */
+    public static MemorySegment remask_cache_new$address() {
+        return remask_cache_new.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_cache_new(const remask_model *model, int64_t batch, int64_t length, remask_buffer **out)
+     * }
+     */
+    public static int remask_cache_new(MemorySegment model, long batch, long length, MemorySegment out) {
+        var mh$ = remask_cache_new.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_cache_new", model, batch, length, out);
+            }
+            return (int)mh$.invokeExact(model, batch, length, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_forward_cached {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_forward_cached");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_cached(remask_model *model, const remask_buffer *tokens, remask_buffer *cache, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end, remask_buffer *logits)
+     * }
+     */
+    public static FunctionDescriptor remask_forward_cached$descriptor() {
+        return remask_forward_cached.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_cached(remask_model *model, const remask_buffer *tokens, remask_buffer *cache, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end, remask_buffer *logits)
+     * }
+     */
+    public static MethodHandle remask_forward_cached$handle() {
+        return remask_forward_cached.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_cached(remask_model *model, const remask_buffer *tokens, remask_buffer *cache, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end, remask_buffer *logits)
+     * }
+     */
+    public static MemorySegment remask_forward_cached$address() {
+        return remask_forward_cached.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_forward_cached(remask_model *model, const remask_buffer *tokens, remask_buffer *cache, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end, remask_buffer *logits)
+     * }
+     */
+    public static int remask_forward_cached(MemorySegment model, MemorySegment tokens, MemorySegment cache, long begin, long end, long row_begin, long row_end, MemorySegment logits) {
+        var mh$ = remask_forward_cached.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_forward_cached", model, tokens, cache, begin, end, row_begin, row_end, logits);
+            }
+            return (int)mh$.invokeExact(model, tokens, cache, begin, end, row_begin, row_end, logits);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class remask_sample {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             remask_h.C_INT,

@@ -10,12 +10,20 @@ import org.remask.engine.SampleSettings;
  * @param promptIds the prompt's token ids
  * @param genLength generated tokens, a multiple of blockLength
  * @param blockLength tokens per semi-autoregressive block (genLength for a single block)
+ * @param cache which keys and values a block's later steps keep instead of recomputing
  */
-public record GenerationRequest(
-        long[] promptIds, int genLength, int blockLength, Schedule schedule, SampleSettings sampling) {
+public record GenerationRequest(long[] promptIds, int genLength, int blockLength, Schedule schedule,
+        SampleSettings sampling, CacheMode cache) {
+
+    /** Without a cache: every step runs the whole sequence. */
+    public GenerationRequest(long[] promptIds, int genLength, int blockLength, Schedule schedule,
+            SampleSettings sampling) {
+        this(promptIds, genLength, blockLength, schedule, sampling, CacheMode.NONE);
+    }
 
     public GenerationRequest {
         Objects.requireNonNull(promptIds, "prompt ids are required");
+        Objects.requireNonNull(cache, "a cache mode is required");
         Objects.requireNonNull(schedule, "a schedule is required");
         Objects.requireNonNull(sampling, "sample settings are required");
         promptIds = promptIds.clone();
@@ -41,6 +49,14 @@ public record GenerationRequest(
     @Override
     public long[] promptIds() {
         return promptIds.clone();
+    }
+
+    public GenerationRequest withCache(CacheMode mode) {
+        return new GenerationRequest(promptIds, genLength, blockLength, schedule, sampling, mode);
+    }
+
+    public GenerationRequest withSchedule(Schedule other) {
+        return new GenerationRequest(promptIds, genLength, blockLength, other, sampling, cache);
     }
 
     public int blockCount() {

@@ -1,6 +1,7 @@
 package org.remask.sampling;
 
 import org.remask.engine.Commits;
+import org.remask.engine.KvCache;
 import org.remask.engine.LogitsBuffer;
 import org.remask.engine.Model;
 import org.remask.engine.Samples;
@@ -16,6 +17,8 @@ final class Workspace implements AutoCloseable {
     final LogitsBuffer logits;
     final Samples samples;
     final Commits commits;
+    private KvCache cache;
+    int cacheAllocations;
 
     Workspace(Model model, Shape shape) {
         this.shape = shape;
@@ -36,6 +39,15 @@ final class Workspace implements AutoCloseable {
         this.commits = new Commits(shape.blockLength());
     }
 
+    /** The block cache, made on first use: generations without one never pay for its memory. */
+    KvCache cache(Model model) {
+        if (cache == null) {
+            cache = model.newCache(shape.batch(), shape.length());
+            cacheAllocations++;
+        }
+        return cache;
+    }
+
     private static void closeAll(AutoCloseable... resources) {
         for (AutoCloseable resource : resources) {
             if (resource != null) {
@@ -50,6 +62,6 @@ final class Workspace implements AutoCloseable {
 
     @Override
     public void close() {
-        closeAll(tokens, logits, samples, commits);
+        closeAll(tokens, logits, samples, commits, cache);
     }
 }

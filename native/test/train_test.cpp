@@ -1,0 +1,171 @@
+// Checks the trainer end to end on a tiny model in a temporary directory (a second or two):
+//   remask_train_test
+// The loss falls, a run is repeatable, and the checkpoint it writes loads through the C ABI and
+// gives the trainer's own logits.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "examples.h"
+#include "remask.h"
+#include "trainer.h"
+
+namespace {
+
+int passed = 0;
+int failed = 0;
+
+void check(bool ok, const std::string& what) {
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+  ++(ok ? passed : failed);
+}
+
+// The message read_examples throws for this file text, or "" when it reads it.
+std::string read_error(const std::string& path, const std::string& text, const remask::TrainOptions& o) {
+  std::ofstream(path) << text;
+  try {
+    remask::read_examples(path, o.vocab_size, o.mask_id, o.eos_id, o.gen_length);
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+// Everything written to a temporary log file.
+std::string text_of(std::FILE* log) {
+  std::string text;
+  std::rewind(log);
+  for (int c; (c = std::fgetc(log)) != EOF;) text += static_cast<char>(c);
+  std::fclose(log);
+  return text;
+}
+
+double mean(const std::vector<double>& v, size_t begin, size_t end) {
+  double sum = 0;
+  for (size_t i = begin; i < end; ++i) sum += v[i];
+  return sum / static_cast<double>(end - begin);
+}
+
+}  // namespace
+
+int main() {
+  char pattern[] = "/tmp/remask-train-test.XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) {
+    std::perror("mkdtemp");
+    return 2;
+  }
+  std::string dir = pattern;
+
+  remask::TrainOptions o;
+  o.out = dir;
+  o.vocab_size = 48;
+  o.mask_id = 47;
+  o.eos_id = 46;
+  o.gen_length = 8;
+  o.d_model = 32;
+  o.layers = 2;
+  o.heads = 4;
+  o.mlp_hidden = 64;
+  o.batch = 16;
+  o.steps = 30;
+  o.lr = 3e-3;
+  o.warmup = 5;
+  o.threads = 1;
+
+  // The task: the answer is the prompt reversed.
+  std::string data = dir + "/data.txt";
+  {
+    std::mt19937_64 random(7);
+    std::ofstream out(data);
+    for (int line = 0; line < 200; ++line) {
+      std::vector<int> prompt(3 + random() % 5);
+      for (int& id : prompt) id = static_cast<int>(random() % 40);
+      for (size_t i = 0; i < prompt.size(); ++i) out << (i ? " " : "") << prompt[i];
+      out << "|";
+      for (size_t i = prompt.size(); i-- > 0;) out << prompt[i] << (i ? " " : "");
+      out << "\n";
+    }
+  }
+  std::vector<remask::Example> examples = remask::read_examples(data, o.vocab_size, o.mask_id, o.eos_id, o.gen_length);
+  check(examples.size() == 200 && examples[0].answer.size() == 8 && examples[0].answer.back() == o.eos_id,
+        "200 examples read, answers padded with eos to --gen-length");
+  std::string bad = dir + "/bad.txt";
+  check(read_error(bad, "1 2|3\n1 2|3 4 5 6 7 8 9 10\n", o).find("bad.txt:2: answer of 8 tokens") != std::string::npos,
+        "an answer longer than gen-length - 1 is refused with its line number");
+  check(read_error(bad, "1 47|3\n", o).find("bad.txt:1: holds the mask id 47") != std::string::npos,
+        "a mask id in the data is refused");
+  check(read_error(bad, "1 2 3\n", o).find("bad.txt:1: expected") != std::string::npos, "a line without '|' is refused");
+  remask::TrainOptions odd = o;
+  odd.heads = 3;
+  bool refused = false;
+  try {
+    remask::train_config(odd);
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  check(refused, "heads that do not divide d_model are refused");
+
+  std::FILE* log = std::tmpfile();
+  remask::TrainResult first = remask::train(o, examples, log);
+  std::string first_log = text_of(log);
+  std::fputs(first_log.c_str(), stdout);
+  check(first_log.rfind("remask_train: model 0.02M parameters", 0) == 0 &&
+            first_log.find("\nstep 30/30 loss ") != std::string::npos,
+        "the log has its header and a line for the last step");
+  double start = mean(first.losses, 0, 5), end = mean(first.losses, 25, 30);
+  check(end < 0.8 * start, "the loss falls: mean of steps 1-5 " + std::to_string(start) + ", of steps 26-30 " +
+                               std::to_string(end));
+
+  // Saving after every step exercises the periodic checkpoint; the run must not change for it.
+  remask::TrainOptions again = o;
+  again.save_every_minutes = 0;
+  log = std::tmpfile();
+  remask::TrainResult second = remask::train(again, examples, log);
+  check(text_of(log).find("\nsaved " + dir + " at step 29\n") != std::string::npos, "periodic saves are logged");
+  check(second.losses == first.losses, "a second run with the same seed gives the same losses");
+
+  std::ifstream weights(dir + "/model.safetensors", std::ios::binary);
+  unsigned char length[8] = {};
+  weights.read(reinterpret_cast<char*>(length), 8);
+  uint64_t header = 0;
+  for (int i = 7; i >= 0; --i) header = (header << 8) | length[i];
+  check(weights && header % 8 == 0, "the safetensors header is padded to 8 bytes (" + std::to_string(header) + ")");
+  std::ifstream stray(dir + "/model.safetensors.tmp");
+  check(!stray, "no temporary file is left behind");
+
+  // Logits of a sequence with a prompt, masks and eos: the loaded checkpoint against the trainer.
+  std::vector<int64_t> ids = {5, 9, 12, 47, 47, 47, 46, 46};
+  int64_t T = static_cast<int64_t>(ids.size()), V = o.vocab_size;
+  remask_model* model = nullptr;
+  remask_buffer* tokens = nullptr;
+  remask_buffer* logits = nullptr;
+  bool ran = remask_model_load(dir.c_str(), "cpu", "float32", &model) == REMASK_OK &&
+             remask_tokens_new(model, 1, T, &tokens) == REMASK_OK &&
+             remask_tokens_write(tokens, 0, ids.data(), T) == REMASK_OK &&
+             remask_logits_new(model, T, &logits) == REMASK_OK &&
+             remask_forward(model, tokens, 0, T, logits) == REMASK_OK;
+  check(ran, std::string("the checkpoint loads and runs through the C ABI") + (ran ? "" : ": ") +
+                 (ran ? "" : remask_last_error()));
+  if (ran) {
+    std::vector<float> loaded(static_cast<size_t>(T * V));
+    remask_logits_read(logits, 0, loaded.data(), T * V);
+    torch::Tensor ours = second.model.forward(torch::tensor(ids).view({1, T}), 0, T).contiguous();
+    double worst = 0;
+    for (int64_t i = 0; i < T * V; ++i) worst = std::max(worst, std::fabs(static_cast<double>(loaded[i]) - ours.data_ptr<float>()[i]));
+    check(worst < 1e-6, "its logits equal the trainer's: max |difference| = " + std::to_string(worst));
+  }
+  remask_buffer_free(logits);
+  remask_buffer_free(tokens);
+  remask_model_free(model);
+
+  for (const char* name : {"data.txt", "bad.txt", "config.json", "model.safetensors"}) std::remove((dir + "/" + name).c_str());
+  std::remove(dir.c_str());
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,471 @@
+"""Small Python function-writing tasks in HumanEval's format, for training and evaluating remask-mini.
+
+Every task is one instance of a family (add a constant, filter a list, count a character, ...): a
+signature and a docstring with one worked example as the prompt, a short body as the canonical
+solution, and a check() whose asserts were computed by running that solution. Instances vary in the
+constants, the function and argument names and the wording.
+
+The held-out split (MiniEval) is drawn first; the training split then never reuses a held-out
+instance: for families with constants, no training task has the same family and constants as a
+held-out one (a held-out "add 7" means no "add 7" in training under any name); for families with few
+or no constants, no training task has the same constants and function and argument names.
+
+    python3 train/tasks.py minieval --count 164 --seed 2026 > datasets/minieval.jsonl
+    python3 train/tasks.py train --count 200000 --seed 1 --exclude datasets/minieval.jsonl > train.jsonl
+"""
+import argparse
+import json
+import random
+import string
+import sys
+
+WORDS = ["a", "to", "sky", "tree", "apple", "orange", "giraffe", "elephant", "pineapple", "watermelon", "cloud", "sun",
+         "river", "mountains", "ox", "bread", "music", "computer", "chair", "robot", "lamp", "it", "water", "zebra"]
+
+
+def rand_list(rng, lo=-9, hi=20, n=None):
+    return [rng.randint(lo, hi) for _ in range(n if n is not None else rng.randint(0, 7))]
+
+
+def rand_word(rng, alphabet="abcdefghij", lo=0, hi=8):
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(lo, hi)))
+
+
+def rand_sentence(rng):
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 5)))
+
+
+def pick(rng, options):
+    return rng.choice(options)
+
+
+# A family: sample(rng) -> dict with key (the instance identity), name, args, doc, body, inputs (callable
+# returning a list of argument tuples). The docstring's {k}, {c}, ... are already filled in.
+FAMILIES = {}
+
+
+def family(fn):
+    FAMILIES[fn.__name__] = fn
+    return fn
+
+
+NUM = ["x", "n", "value", "num", "a"]
+LST = ["nums", "values", "lst", "items", "numbers", "xs"]
+STR = ["s", "text", "word", "string", "line"]
+NUMS_NAMES = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+
+
+def ints(rng, lo=-50, hi=50):
+    return lambda r: [(r.randint(lo, hi),) for _ in range(5)]
+
+
+@family
+def add_const(rng):
+    k = rng.randint(1, 30)
+    x = pick(rng, NUM)
+    return dict(key=k, name=pick(rng, [f"add_{k}", f"plus_{k}", "add_constant", "shift_up"]), args=[x],
+                doc=pick(rng, [f"Return {x} plus {k}.", f"Add {k} to {x}.", f"Return {x} increased by {k}."]),
+                body=f"return {x} + {k}", inputs=ints(rng))
+
+
+@family
+def sub_const(rng):
+    k = rng.randint(1, 30)
+    x = pick(rng, NUM)
+    return dict(key=k, name=pick(rng, [f"minus_{k}", f"subtract_{k}", "shift_down"]), args=[x],
+                doc=pick(rng, [f"Return {x} minus {k}.", f"Subtract {k} from {x}."]),
+                body=f"return {x} - {k}", inputs=ints(rng))
+
+
+@family
+def mul_const(rng):
+    k = rng.randint(2, 20)
+    x = pick(rng, NUM)
+    return dict(key=k, name=pick(rng, [f"times_{k}", f"multiply_by_{k}", "scale"]), args=[x],
+                doc=pick(rng, [f"Return {x} multiplied by {k}.", f"Multiply {x} by {k}.", f"Return {k} times {x}."]),
+                body=f"return {x} * {k}", inputs=ints(rng))
+
+
+@family
+def affine(rng):
+    a, b = rng.randint(2, 9), rng.randint(1, 20)
+    x = pick(rng, NUM)
+    return dict(key=(a, b), name=pick(rng, ["affine", "linear", f"f_{a}_{b}"]), args=[x],
+                doc=f"Return {x} times {a} plus {b}.", body=f"return {x} * {a} + {b}", inputs=ints(rng))
+
+
+@family
+def divisible(rng):
+    k = rng.randint(2, 15)
+    x = pick(rng, NUM)
+    name = pick(rng, [f"divisible_by_{k}", f"is_multiple_of_{k}", "is_divisible"])
+    return dict(key=(k, name, x), name=name, args=[x],
+                doc=pick(rng, [f"Return True if {x} is divisible by {k}, else False.",
+                               f"Check whether {x} is a multiple of {k}."]),
+                body=f"return {x} % {k} == 0", inputs=lambda r: [(r.randint(-60, 60),) for _ in range(4)] + [(0,)])
+
+
+@family
+def remainder(rng):
+    k = rng.randint(2, 15)
+    x = pick(rng, NUM)
+    name = pick(rng, [f"mod_{k}", "remainder", f"remainder_{k}"])
+    return dict(key=(k, name, x), name=name, args=[x],
+                doc=f"Return the remainder of {x} divided by {k}.", body=f"return {x} % {k}",
+                inputs=lambda r: [(r.randint(0, 100),) for _ in range(5)])
+
+
+@family
+def power(rng):
+    k = rng.randint(2, 5)
+    x = pick(rng, NUM)
+    name = pick(rng, [f"power_{k}", "raise_power", f"to_the_{k}"])
+    return dict(key=(k, name, x), name=name, args=[x],
+                doc=f"Return {x} raised to the power {k}.", body=f"return {x} ** {k}", inputs=ints(rng, -9, 9))
+
+
+@family
+def clamp(rng):
+    lo = rng.randint(-20, 10)
+    hi = lo + rng.randint(1, 30)
+    x = pick(rng, NUM)
+    return dict(key=(lo, hi), name=pick(rng, ["clamp", "limit", "clip"]), args=[x],
+                doc=f"Return {x} limited to the range {lo} to {hi}.", body=f"return max({lo}, min({hi}, {x}))",
+                inputs=ints(rng, -40, 50))
+
+
+@family
+def sum_greater(rng):
+    k = rng.randint(-5, 15)
+    xs = pick(rng, LST)
+    return dict(key=k, name=pick(rng, ["sum_greater", "sum_above", "total_above"]), args=[xs],
+                doc=pick(rng, [f"Return the sum of the elements of {xs} greater than {k}.",
+                               f"Sum the numbers in {xs} that are larger than {k}."]),
+                body=f"return sum(v for v in {xs} if v > {k})", inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+
+
+@family
+def count_less(rng):
+    k = rng.randint(-5, 15)
+    xs = pick(rng, LST)
+    return dict(key=k, name=pick(rng, ["count_less", "count_below", "how_many_below"]), args=[xs],
+                doc=f"Return how many elements of {xs} are less than {k}.",
+                body=f"return sum(1 for v in {xs} if v < {k})", inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+
+
+@family
+def count_value(rng):
+    k = rng.randint(0, 9)
+    xs = pick(rng, LST)
+    name = pick(rng, [f"count_{k}s", "count_value", "occurrences"])
+    return dict(key=(k, name, xs), name=name, args=[xs],
+                doc=f"Return the number of times {k} appears in {xs}.", body=f"return {xs}.count({k})",
+                inputs=lambda r: [(rand_list(r, 0, 9, r.randint(0, 9)),) for _ in range(5)])
+
+
+@family
+def filter_greater(rng):
+    k = rng.randint(-5, 15)
+    xs = pick(rng, LST)
+    return dict(key=k, name=pick(rng, ["filter_greater", "keep_above", "greater_than"]), args=[xs],
+                doc=f"Return the elements of {xs} that are greater than {k}, in order.",
+                body=f"return [v for v in {xs} if v > {k}]", inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+
+
+@family
+def filter_parity(rng):
+    even = rng.random() < 0.5
+    xs = pick(rng, LST)
+    word = "even" if even else "odd"
+    name = pick(rng, [f"{word}_numbers", f"keep_{word}", f"only_{word}"])
+    return dict(key=(word, name, xs), name=name, args=[xs],
+                doc=f"Return the {word} numbers of {xs}, in order.",
+                body=f"return [v for v in {xs} if v % 2 == {0 if even else 1}]",
+                inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+
+
+@family
+def map_add(rng):
+    k = rng.randint(1, 20)
+    xs = pick(rng, LST)
+    return dict(key=k, name=pick(rng, ["add_to_all", "shift_all", f"add_{k}_each"]), args=[xs],
+                doc=f"Return a list with {k} added to every element of {xs}.", body=f"return [v + {k} for v in {xs}]",
+                inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+
+
+@family
+def map_mul(rng):
+    k = rng.randint(2, 12)
+    xs = pick(rng, LST)
+    name = pick(rng, ["scale_all", "multiply_all", f"times_{k}_each"])
+    return dict(key=(k, name, xs), name=name, args=[xs],
+                doc=f"Return a list with every element of {xs} multiplied by {k}.",
+                body=f"return [v * {k} for v in {xs}]", inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+
+
+@family
+def list_stat(rng):
+    stat, doc = pick(rng, [("max", "largest"), ("min", "smallest")])
+    xs = pick(rng, LST)
+    name = pick(rng, [f"{stat}_value", f"get_{stat}", f"find_{stat}"])
+    return dict(key=(stat, name, xs), name=name, args=[xs],
+                doc=f"Return the {doc} element of the non-empty list {xs}.", body=f"return {stat}({xs})",
+                inputs=lambda r: [(rand_list(r, n=r.randint(1, 7)),) for _ in range(5)])
+
+
+@family
+def first_n(rng):
+    k = rng.randint(1, 6)
+    xs = pick(rng, LST)
+    name = pick(rng, ["first_items", "head", f"first_{k}"])
+    return dict(key=(k, name, xs), name=name, args=[xs],
+                doc=f"Return the first {k} elements of {xs}.", body=f"return {xs}[:{k}]",
+                inputs=lambda r: [(rand_list(r, n=r.randint(0, 9)),) for _ in range(5)])
+
+
+@family
+def last_n(rng):
+    k = rng.randint(1, 6)
+    xs = pick(rng, LST)
+    name = pick(rng, ["last_items", "tail", f"last_{k}"])
+    return dict(key=(k, name, xs), name=name, args=[xs],
+                doc=f"Return the last {k} elements of {xs}.", body=f"return {xs}[-{k}:]",
+                inputs=lambda r: [(rand_list(r, n=r.randint(k, 9)),) for _ in range(5)])
+
+
+@family
+def count_char(rng):
+    c = rng.choice("abcdefghij")
+    s = pick(rng, STR)
+    name = pick(rng, [f"count_{c}", "count_char", "char_count"])
+    return dict(key=(c, name, s), name=name, args=[s],
+                doc=pick(rng, [f"Return how many times the letter '{c}' occurs in {s}.",
+                               f"Count the '{c}' characters in {s}."]),
+                body=f"return {s}.count('{c}')", inputs=lambda r: [(rand_word(r),) for _ in range(5)])
+
+
+@family
+def replace_char(rng):
+    a, b = rng.sample("abcdefghij", 2)
+    s = pick(rng, STR)
+    return dict(key=(a, b), name=pick(rng, ["replace_char", f"{a}_to_{b}", "swap_letter"]), args=[s],
+                doc=f"Return {s} with every '{a}' replaced by '{b}'.", body=f"return {s}.replace('{a}', '{b}')",
+                inputs=lambda r: [(rand_word(r),) for _ in range(5)])
+
+
+@family
+def remove_char(rng):
+    c = rng.choice("abcdefghij")
+    s = pick(rng, STR)
+    name = pick(rng, [f"remove_{c}", "strip_char", "delete_letter"])
+    return dict(key=(c, name, s), name=name, args=[s],
+                doc=f"Return {s} without any '{c}' characters.", body=f"return {s}.replace('{c}', '')",
+                inputs=lambda r: [(rand_word(r),) for _ in range(5)])
+
+
+@family
+def starts_with(rng):
+    p = rand_word(rng, lo=1, hi=2)
+    s = pick(rng, STR)
+    return dict(key=p, name=pick(rng, ["starts_with", "has_prefix", f"begins_with_{p}"]), args=[s],
+                doc=f"Return True if {s} starts with '{p}', else False.", body=f"return {s}.startswith('{p}')",
+                inputs=lambda r: [(p + rand_word(r, hi=3),), (rand_word(r),), (rand_word(r),), ("",), (p,)])
+
+
+@family
+def ends_with(rng):
+    p = rand_word(rng, lo=1, hi=2)
+    s = pick(rng, STR)
+    return dict(key=p, name=pick(rng, ["ends_with", "has_suffix", f"ends_in_{p}"]), args=[s],
+                doc=f"Return True if {s} ends with '{p}', else False.", body=f"return {s}.endswith('{p}')",
+                inputs=lambda r: [(rand_word(r, hi=3) + p,), (rand_word(r),), (rand_word(r),), ("",), (p,)])
+
+
+@family
+def repeat_string(rng):
+    k = rng.randint(2, 6)
+    s = pick(rng, STR)
+    name = pick(rng, ["repeat", f"repeat_{k}", "copies"])
+    return dict(key=(k, name, s), name=name, args=[s],
+                doc=f"Return {s} repeated {k} times.", body=f"return {s} * {k}",
+                inputs=lambda r: [(rand_word(r, hi=4),) for _ in range(5)])
+
+
+@family
+def string_case(rng):
+    op, doc = pick(rng, [("upper", "in upper case"), ("lower", "in lower case"), ("[::-1]", "reversed")])
+    s = pick(rng, STR)
+    name = {"upper": "shout", "lower": "quiet", "[::-1]": "reverse"}[op]
+    name = pick(rng, [name, name + "_" + s, "convert"])
+    body = f"return {s}{op}" if op.startswith("[") else f"return {s}.{op}()"
+    return dict(key=(op, name, s), name=name, args=[s], doc=f"Return {s} {doc}.", body=body,
+                inputs=lambda r: [(rand_word(r, string.ascii_letters),) for _ in range(5)])
+
+
+@family
+def join_words(rng):
+    sep = pick(rng, ["-", "_", ", ", "+", "/", ":", " ", ""])
+    ws = pick(rng, ["words", "parts", "names"])
+    name = pick(rng, ["join_words", "glue", "combine"])
+    return dict(key=(sep, name, ws), name=name, args=[ws],
+                doc=f"Return the strings in {ws} joined with '{sep}' between them.", body=f"return '{sep}'.join({ws})",
+                inputs=lambda r: [([rand_word(r, lo=1, hi=4) for _ in range(r.randint(0, 4))],) for _ in range(5)])
+
+
+@family
+def word_count(rng):
+    s = pick(rng, STR)
+    name = pick(rng, ["word_count", "count_words", "number_of_words"])
+    return dict(key=(name, s), name=name, args=[s], doc=f"Return the number of words in {s}, split on whitespace.",
+                body=f"return len({s}.split())", inputs=lambda r: [(rand_sentence(r),) for _ in range(5)])
+
+
+@family
+def longest_word(rng):
+    s = pick(rng, STR)
+    name = pick(rng, ["longest_word_length", "max_word_len", "longest"])
+    return dict(key=(name, s), name=name, args=[s], doc=f"Return the length of the longest word in the sentence {s}.",
+                body=f"return max(len(w) for w in {s}.split())", inputs=lambda r: [(rand_sentence(r),) for _ in range(5)])
+
+
+@family
+def is_palindrome(rng):
+    s = pick(rng, STR)
+    name = pick(rng, ["is_palindrome", "palindrome", "reads_same_backwards"])
+    return dict(key=(name, s), name=name, args=[s], doc=f"Return True if {s} reads the same forwards and backwards.",
+                body=f"return {s} == {s}[::-1]",
+                inputs=lambda r: [(w + w[::-1],) for w in (rand_word(r, "ab", 0, 3) for _ in range(2))]
+                + [(rand_word(r, "ab", 1, 4),) for _ in range(3)])
+
+
+@family
+def two_args(rng):
+    op, doc, word = pick(rng, [("a + b", "the sum of a and b", "sum"), ("a * b", "the product of a and b", "product"),
+                               ("abs(a - b)", "the absolute difference of a and b", "distance"),
+                               ("max(a, b)", "the larger of a and b", "larger"),
+                               ("min(a, b)", "the smaller of a and b", "smaller"), ("a - b", "a minus b", "difference")])
+    name = pick(rng, ["combine", "calc", "pair_" + word, word + "_of"])
+    return dict(key=(op, name), name=name, args=["a", "b"], doc=f"Return {doc}.", body=f"return {op}",
+                inputs=lambda r: [(r.randint(-30, 30), r.randint(-30, 30)) for _ in range(5)])
+
+
+@family
+def sum_multiples(rng):
+    k = rng.randint(2, 9)
+    n = pick(rng, ["n", "limit", "stop"])
+    name = pick(rng, [f"sum_multiples_of_{k}", "sum_multiples"])
+    return dict(key=(k, name, n), name=name, args=[n],
+                doc=f"Return the sum of the multiples of {k} from 0 up to but not including {n}.",
+                body=f"return sum(range(0, {n}, {k}))", inputs=lambda r: [(r.randint(0, 60),) for _ in range(5)])
+
+
+@family
+def loop_product(rng):
+    k = rng.randint(1, 5)
+    xs = pick(rng, LST)
+    name = pick(rng, ["product", "multiply_all_plus", f"product_plus_{k}"])
+    return dict(key=(k, name, xs), name=name, args=[xs],
+                doc=f"Return the product of (v + {k}) over the elements v of {xs}; 1 for an empty list.",
+                body=f"result = 1\n    for v in {xs}:\n        result *= v + {k}\n    return result",
+                inputs=lambda r: [(rand_list(r, -3, 5, r.randint(0, 5)),) for _ in range(5)])
+
+
+@family
+def threshold_label(rng):
+    k = rng.randint(-10, 20)
+    yes, no = rng.sample(["big", "small", "high", "low", "yes", "no", "hot", "cold"], 2)
+    x = pick(rng, NUM)
+    return dict(key=(k, yes, no), name=pick(rng, ["label", "classify", "size_label"]), args=[x],
+                doc=f"Return '{yes}' if {x} is at least {k}, otherwise '{no}'.",
+                body=f"return '{yes}' if {x} >= {k} else '{no}'", inputs=ints(rng, -30, 40))
+
+
+@family
+def index_of(rng):
+    k = rng.randint(0, 9)
+    xs = pick(rng, LST)
+    name = pick(rng, ["find_index", f"index_of_{k}", "position"])
+    return dict(key=(k, name, xs), name=name, args=[xs],
+                doc=f"Return the index of the first {k} in {xs}, or -1 if there is none.",
+                body=f"return {xs}.index({k}) if {k} in {xs} else -1",
+                inputs=lambda r: [(rand_list(r, 0, 9, r.randint(0, 8)),) for _ in range(5)])
+
+
+def trivial_answers(calls):
+    """Wrong answers a test must fail: the first argument back, and any one constant result."""
+    return [lambda a: a[0]] + [lambda a, r=r: r for _, r in calls]
+
+
+def render(fam, spec, rng):
+    """The HumanEval record of one instance, its asserts computed by running the canonical solution."""
+    name, args = spec["name"], spec["args"]
+    body = "    " + spec["body"] + "\n"
+    source = f"def {name}({', '.join(args)}):\n" + body
+    scope = {}
+    exec(source, scope)
+    fn = scope[name]
+    for _ in range(50):  # inputs on which the tests reject the trivial wrong answers
+        calls = [(call_args, fn(*call_args)) for call_args in spec["inputs"](rng)]
+        if not any(all(wrong(call_args) == result for call_args, result in calls) for wrong in trivial_answers(calls)):
+            break
+    else:
+        raise RuntimeError(f"{fam}: no discriminating test inputs for {source!r}")
+    example_args, example_result = calls[0]
+    call = f"{name}({', '.join(repr(a) for a in example_args)})"
+    prompt = (f"def {name}({', '.join(args)}):\n    \"\"\"{spec['doc']}\n    >>> {call}\n    {example_result!r}\n"
+              "    \"\"\"\n")
+    test = "def check(candidate):\n" + "".join(
+        f"    assert candidate({', '.join(repr(a) for a in a_args)}) == {result!r}\n" for a_args, result in calls)
+    record = {"prompt": prompt, "entry_point": name, "canonical_solution": body, "test": test}
+    assert (prompt + body + test).isascii()
+    return record
+
+
+def instance_key(fam, spec):
+    return json.dumps([fam, spec["key"]])
+
+
+def generate(count, seed, excluded, prefix):
+    rng = random.Random(seed)
+    names = sorted(FAMILIES)
+    out, seen_prompts = [], set()
+    attempts = 0
+    while len(out) < count:
+        attempts += 1
+        if attempts > 100 * count + 10000:
+            sys.exit(f"tasks.py: only {len(out)} of {count} tasks could be drawn outside the excluded instances")
+        fam = names[len(out) % len(names)] if prefix == "MiniEval" else rng.choice(names)
+        spec = FAMILIES[fam](rng)
+        key = instance_key(fam, spec)
+        if key in excluded:
+            continue
+        record = render(fam, spec, rng)
+        if prefix == "MiniEval":
+            if record["prompt"] in seen_prompts or key in {r["_key"] for r in out}:
+                continue  # held-out tasks are all distinct instances
+        seen_prompts.add(record["prompt"])
+        record = {"task_id": f"{prefix}/{len(out)}", **record, "_key": key}
+        out.append(record)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("split", choices=["minieval", "train"])
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--exclude", help="a MiniEval JSONL whose instances training must not reuse")
+    a = parser.parse_args()
+    excluded = set()
+    if a.exclude:
+        with open(a.exclude) as f:
+            excluded = {json.loads(line)["instance"] for line in f}
+    elif a.split == "train":
+        parser.error("train needs --exclude MINIEVAL.jsonl, so no held-out instance is trained on")
+    for record in generate(a.count, a.seed, excluded, "MiniEval" if a.split == "minieval" else "Train"):
+        record["instance"] = record.pop("_key")
+        print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,23 +3,26 @@
 
     bench_table.py RUN_DIR...
 
-Each RUN_DIR holds ``meta.json`` (shape, dtype, threads, blas_threads, gen_length, block_length, steps, warmup) and
-the JSON outputs ``remask-<i>.json`` and ``reference-<i>.json`` (i = 0, 1, ...). The first ``warmup``
-runs of each engine are left out; seconds per generation is the median of the rest. Exits 1 if a run is
-missing or the two engines report different NFE.
+Each RUN_DIR holds ``meta.json`` (shape, dtype, threads, blas_threads, gen_length, block_length, steps, warmup,
+caches) and the JSON outputs ``remask-<cache>-<i>.json`` (one series per cache mode in ``caches``) and
+``reference-<i>.json`` (i = 0, 1, ...). The first ``warmup`` runs of each series are left out; seconds per
+generation is the median of the rest. One row per cache mode, each against the (uncached) reference.
+Exits 1 if a run is missing or the two engines report different NFE.
 """
 
 import glob
 import json
 import os
+import re
 import statistics
 import sys
 
 
-def load_runs(directory, engine):
+def load_runs(directory, series):
     runs = []
-    for path in sorted(glob.glob(os.path.join(directory, f"{engine}-*.json")),
-                       key=lambda p: int(p.rsplit("-", 1)[1].split(".")[0])):
+    paths = [p for p in glob.glob(os.path.join(directory, f"{series}-*.json"))
+             if re.fullmatch(re.escape(series) + r"-\d+\.json", os.path.basename(p))]
+    for path in sorted(paths, key=lambda p: int(p.rsplit("-", 1)[1].split(".")[0])):
         with open(path, encoding="utf-8") as f:
             runs.append(json.load(f))
     return runs
@@ -35,8 +38,9 @@ def main(dirs):
     for d in dirs:
         with open(os.path.join(d, "meta.json"), encoding="utf-8") as f:
             meta = json.load(f)
+        caches = meta.get("caches", ["none"])
         engines = {}
-        for engine in ("remask", "reference"):
+        for engine in [f"remask-{c}" for c in caches] + ["reference"]:
             runs = load_runs(d, engine)
             timed = runs[meta["warmup"]:]
             if not timed:
@@ -47,32 +51,36 @@ def main(dirs):
                 "seconds": statistics.median(r["seconds"] for r in timed),
                 "all": [r["seconds"] for r in runs],
                 "nfe": timed[-1]["nfe"],
+                "full": timed[-1].get("nfe_full_equivalent", timed[-1]["nfe"]),
                 "ids": timed[-1]["ids"],
             }
-        if len(engines) < 2:
+        if len(engines) < len(caches) + 1:
             continue
-        r, p = engines["remask"], engines["reference"]
-        if r["nfe"] != p["nfe"]:
-            bad = True
-            notes.append(f"{meta['shape']} {meta['dtype']} threads {meta['threads']}: NFE differs "
-                         f"(remask {r['nfe']}, reference {p['nfe']})")
-        diffs = first_difference(r["ids"], p["ids"])
-        same = "yes" if not diffs else f"no ({len(diffs)}/{len(r['ids'])}, first at {diffs[0]})"
+        p = engines["reference"]
         L = meta["gen_length"]
         blas = meta.get("blas_threads", meta["threads"])
         threads = str(meta["threads"]) if blas == meta["threads"] else f"{meta['threads']} (BLAS {blas})"
-        rows.append([
-            meta["shape"], meta["dtype"], threads, str(r["nfe"]),
-            f"{r['seconds']:.3f}", f"{p['seconds']:.3f}",
-            f"{r['seconds'] / r['nfe'] * 1000:.1f}", f"{p['seconds'] / p['nfe'] * 1000:.1f}",
-            f"{L / r['seconds']:.1f}", f"{L / p['seconds']:.1f}",
-            f"{p['seconds'] / r['seconds']:.2f}x", same,
-        ])
-        notes.append(f"{meta['shape']} {meta['dtype']} threads {threads}: runs (s, the first {meta['warmup']} "
-                     f"a warm-up): remask {', '.join(f'{s:.3f}' for s in r['all'])}; "
-                     f"reference {', '.join(f'{s:.3f}' for s in p['all'])}")
+        for cache in caches:
+            r = engines[f"remask-{cache}"]
+            if r["nfe"] != p["nfe"]:
+                bad = True
+                notes.append(f"{meta['shape']} {meta['dtype']} threads {meta['threads']} cache {cache}: NFE differs "
+                             f"(remask {r['nfe']}, reference {p['nfe']})")
+            diffs = first_difference(r["ids"], p["ids"])
+            same = "yes" if not diffs else f"no ({len(diffs)}/{len(r['ids'])}, first at {diffs[0]})"
+            rows.append([
+                meta["shape"], meta["dtype"], threads, cache, str(r["nfe"]), f"{r['full']:.1f}",
+                f"{r['seconds']:.3f}", f"{p['seconds']:.3f}",
+                f"{r['seconds'] / r['nfe'] * 1000:.1f}", f"{p['seconds'] / p['nfe'] * 1000:.1f}",
+                f"{L / r['seconds']:.1f}", f"{L / p['seconds']:.1f}",
+                f"{p['seconds'] / r['seconds']:.2f}x", same,
+            ])
+            notes.append(f"{meta['shape']} {meta['dtype']} threads {threads} cache {cache}: runs (s, the first "
+                         f"{meta['warmup']} a warm-up): remask {', '.join(f'{s:.3f}' for s in r['all'])}")
+        notes.append(f"{meta['shape']} {meta['dtype']} threads {threads}: reference runs "
+                     f"{', '.join(f'{s:.3f}' for s in p['all'])}")
 
-    header = ["shape", "dtype", "threads", "NFE", "remask s/gen", "ref s/gen", "remask ms/NFE", "ref ms/NFE",
+    header = ["shape", "dtype", "threads", "cache", "NFE", "full-seq NFE", "remask s/gen", "ref s/gen", "remask ms/NFE", "ref ms/NFE",
               "remask tok/s", "ref tok/s", "speed-up", "ids equal"]
     widths = [max(len(header[i]), *(len(row[i]) for row in rows)) if rows else len(header[i])
               for i in range(len(header))]
@@ -83,7 +91,9 @@ def main(dirs):
         print(line(row))
     print()
     print("speed-up = reference s/gen / remask s/gen (median of the timed runs, same NFE, same checkpoint, prompt,")
-    print("threads and dtype); tok/s = generated tokens / s per generation; model load not included.")
+    print("threads and dtype); tok/s = generated tokens / s per generation; model load not included. full-seq NFE:")
+    print("the positions remask's forwards computed, in whole sequences (a cache computes fewer); the reference")
+    print("never caches, so a cached row's ids may differ from it: that is the approximation.")
     for n in notes:
         print("  " + n)
     return 1 if bad else 0

@@ -86,6 +86,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        sampling.settle(options.model());
         if (!(timeout > 0) || Double.isInfinite(timeout)) {
             throw new IllegalArgumentException("--timeout must be a positive number of seconds, not " + timeout);
         }

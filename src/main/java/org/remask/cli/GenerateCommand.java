@@ -69,6 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        sampling.settle(options.model());
         String text = promptText();
         if (text == null && promptIds == null) {
             throw new IllegalArgumentException("a prompt is required: PROMPT, --prompt TEXT or --prompt-ids");

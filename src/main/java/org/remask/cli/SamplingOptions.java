@@ -1,5 +1,9 @@
 package org.remask.cli;
 
+import com.fasterxml.jackson.jr.ob.JSON;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
@@ -13,9 +17,11 @@ import picocli.CommandLine.Option;
 
 /** The schedule and the sampler's options, shared by the commands that generate. */
 final class SamplingOptions {
-    @Option(names = "--gen-length", defaultValue = "128", paramLabel = "L",
-            description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
-    int genLength;
+    static final int DEFAULT_GEN_LENGTH = 128;
+
+    @Option(names = "--gen-length", paramLabel = "L", description = "Tokens to generate (default: max_new_tokens in"
+            + " the model's generation_config.json, else " + DEFAULT_GEN_LENGTH + ").")
+    Integer genLength;
 
     @Option(names = "--block-length", paramLabel = "B",
             description = "Tokens per semi-autoregressive block; gen length must be a multiple (default: 32, or the gen length if smaller).")
@@ -72,6 +78,32 @@ final class SamplingOptions {
     @Option(names = "--eot-id", defaultValue = "-1", paramLabel = "ID",
             description = "The EoT token for --eos-confidence-off (default: the tokenizer's <|eot_id|>, if any).")
     long eotId;
+
+    /** Fills the defaults that come from the model directory; every command calls it before the rest. */
+    void settle(Path modelDir) {
+        if (genLength == null) {
+            genLength = maxNewTokens(modelDir.resolve("generation_config.json"));
+        }
+    }
+
+    private static int maxNewTokens(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return DEFAULT_GEN_LENGTH;
+        }
+        try {
+            Object value = JSON.std.mapFrom(Files.readString(file)).get("max_new_tokens");
+            if (value == null) {
+                return DEFAULT_GEN_LENGTH;
+            }
+            if (!(value instanceof Integer n) || n < 1) {
+                throw new IllegalArgumentException(file + ": max_new_tokens must be a positive integer, not " + value);
+            }
+            return n;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage().lines().findFirst()
+                    .orElse(""), e);
+        }
+    }
 
     int resolvedBlockLength() {
         return blockLength != null ? blockLength : Math.min(32, genLength);

@@ -1,0 +1,63 @@
+package org.remask.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The shipped remask-mini (models/) is the default model, and it writes code. */
+class ShippedModelTest {
+    private static final String PROMPT = "def add_4(value):\n    \"\"\"Return value plus 4.\n    >>> add_4(26)\n    30\n"
+            + "    \"\"\"\n";
+
+    @Test
+    void withoutModelTheShippedOneIsUsed() {
+        CliTest.Run info = CliTest.run("info");
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("models/remask-mini"), info.out());
+
+        CliTest.Run generate = CliTest.run("generate", PROMPT);
+        assertEquals(0, generate.code(), generate.err());
+        assertTrue(generate.out().startsWith("    return "), generate.out());
+
+        // Its generation_config.json sets the answer length it was trained for: 32 tokens, not 128.
+        CliTest.Run json = CliTest.run("generate", "--format", "json", PROMPT);
+        assertEquals(0, json.code(), json.err());
+        assertTrue(json.out().contains("\"gen_length\":32"), json.out());
+    }
+
+    @Test
+    void aBadGenerationConfigIsOneClearLine(@TempDir Path dir) throws IOException {
+        for (String name : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(Path.of("models/remask-mini", name), dir.resolve(name));
+        }
+        Files.writeString(dir.resolve("generation_config.json"), "{\"max_new_tokens\": \"many\"}");
+        CliTest.Run run = CliTest.run("generate", "--model", dir.toString(), PROMPT);
+        assertEquals(2, run.code());
+        assertEquals("remask: " + dir.resolve("generation_config.json")
+                + ": max_new_tokens must be a positive integer, not many", run.err().strip());
+    }
+
+    @Test
+    void aMissingDefaultModelIsOneClearLine() {
+        String saved = System.getProperty("remask.default.model");
+        System.setProperty("remask.default.model", "/no/such/remask-mini");
+        try {
+            CliTest.Run run = CliTest.run("info");
+            assertEquals(2, run.code());
+            assertEquals("remask: no --model given, and the default model is not at /no/such/remask-mini",
+                    run.err().strip());
+        } finally {
+            if (saved == null) {
+                System.clearProperty("remask.default.model");
+            } else {
+                System.setProperty("remask.default.model", saved);
+            }
+        }
+    }
+}

@@ -164,6 +164,24 @@ int main() {
   remask_buffer_free(tokens);
   remask_model_free(model);
 
+  // --init: a run continued from the checkpoint starts where the first one ended, not from scratch.
+  remask::TrainOptions continued = o;
+  continued.init = dir;
+  continued.steps = 5;
+  log = std::tmpfile();
+  remask::TrainResult more = remask::train(continued, examples, log);
+  check(mean(more.losses, 0, 5) < 0.8 * start && text_of(log).find("from " + dir + "\n") != std::string::npos,
+        "--init continues from the checkpoint: mean loss of its first 5 steps " + std::to_string(mean(more.losses, 0, 5)));
+  remask::TrainOptions wider = continued;
+  wider.d_model *= 2;
+  refused = false;
+  try {
+    remask::train(wider, examples, std::tmpfile());
+  } catch (const std::invalid_argument& e) {
+    refused = std::string(e.what()).find("another shape") != std::string::npos;
+  }
+  check(refused, "--init with a checkpoint of another shape is refused");
+
   for (const char* name : {"data.txt", "bad.txt", "config.json", "model.safetensors"}) std::remove((dir + "/" + name).c_str());
   std::remove(dir.c_str());
   std::printf("%d passed, %d failed\n", passed, failed);

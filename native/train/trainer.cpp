@@ -40,6 +40,20 @@ std::map<std::string, torch::Tensor> initial_weights(const Config& c) {
   return weights;
 }
 
+// A checkpoint's weights as trainable copies (the loaded ones are read-only file mappings); its config
+// must be the one the options describe.
+std::map<std::string, torch::Tensor> checkpoint_weights(const std::string& directory, const Config& c) {
+  Config found = Config::read(directory);
+  if (found.d_model != c.d_model || found.n_layers != c.n_layers || found.n_heads != c.n_heads ||
+      found.mlp_hidden_size != c.mlp_hidden_size || found.vocab_size != c.vocab_size ||
+      found.mask_token_id != c.mask_token_id || found.eos_token_id != c.eos_token_id)
+    throw std::invalid_argument("--init " + directory + " holds a model of another shape or vocabulary than the options");
+  std::map<std::string, torch::Tensor> weights;
+  for (auto& [name, w] : load_weights(directory, found, torch::kFloat32, torch::kCPU))
+    weights[name] = w.clone().requires_grad_(true);
+  return weights;
+}
+
 // Linear warmup to lr, then cosine decay to lr / 10 at the last step.
 double learning_rate(const TrainOptions& o, int64_t step) {
   if (step < o.warmup) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup);
@@ -115,7 +129,7 @@ TrainResult train(const TrainOptions& o, const std::vector<Example>& examples, s
                                 "max_sequence_length " + std::to_string(config.max_sequence_length));
 
   torch::manual_seed(o.seed);
-  Model model(config, initial_weights(config));
+  Model model(config, o.init.empty() ? initial_weights(config) : checkpoint_weights(o.init, config));
   // Weight decay pulls matrices towards zero; on the norms' gains (initialised to 1) it would only hurt.
   std::vector<torch::Tensor> matrices, gains, all;
   for (const auto& [name, w] : model.weights()) {
@@ -133,14 +147,14 @@ TrainResult train(const TrainOptions& o, const std::vector<Example>& examples, s
                "remask_train: model %.2fM parameters (%.1f MB f32; d_model %lld, layers %lld, heads %lld, "
                "mlp_hidden %lld, vocab %lld) | data %zu examples, %lld tokens (gen-length %lld, longest %lld) | "
                "batch %lld, steps %lld, lr %.1e, warmup %lld, cosine to %.1e, weight decay %g (matrices), "
-               "clip 1.0, seed %llu, threads %d, save every %g min to %s\n",
+               "clip 1.0, seed %llu, threads %d, save every %g min to %s, from %s\n",
                static_cast<double>(model.parameter_count()) / 1e6, static_cast<double>(model.weight_bytes()) / 1e6,
                static_cast<long long>(o.d_model), static_cast<long long>(o.layers), static_cast<long long>(o.heads),
                static_cast<long long>(o.mlp_hidden), static_cast<long long>(o.vocab_size), examples.size(),
                static_cast<long long>(tokens), static_cast<long long>(o.gen_length), static_cast<long long>(longest),
                static_cast<long long>(o.batch), static_cast<long long>(o.steps), o.lr,
                static_cast<long long>(o.warmup), o.lr / 10, o.weight_decay, static_cast<unsigned long long>(o.seed),
-               threads, o.save_every_minutes, o.out.c_str());
+               threads, o.save_every_minutes, o.out.c_str(), o.init.empty() ? "random weights" : o.init.c_str());
   std::fflush(log);
 
   Shuffler shuffler(examples.size(), o.seed);

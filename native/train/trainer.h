@@ -1,4 +1,4 @@
-// Trains a LLaDA model from scratch on the CPU with the SFT objective and writes its checkpoint.
+// Trains a LLaDA model (from scratch, or on from a checkpoint) on the CPU with the SFT objective and writes its checkpoint.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,7 @@ struct TrainOptions {
   uint64_t seed = 1;
   int threads = 0;  // 0: std::thread::hardware_concurrency
   double save_every_minutes = 10;
+  std::string init;  // a checkpoint of the same shape to start from (continue a run); empty: random weights
 };
 
 struct TrainResult {

@@ -10,17 +10,12 @@
 #include <vector>
 
 #include "json.h"
+#include "checks.h"
 #include "remask.h"
 
 namespace {
 
-int passed = 0;
-int failed = 0;
-
-void check(bool ok, const std::string& what) {
-  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  ++(ok ? passed : failed);
-}
+using checks::check;
 
 bool call(int32_t status, const std::string& what) {
   if (status != REMASK_OK) std::printf("     %s: %s\n", what.c_str(), remask_last_error());
@@ -305,6 +300,5 @@ int main(int argc, char** argv) {
   for (const auto& c : cache_cases.items()) cache_case(golden, c, device);
   if (device != "cpu") kernels_match_cpu(golden, device);
 
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return checks::report();
 }

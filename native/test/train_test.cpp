@@ -13,18 +13,13 @@
 #include <vector>
 
 #include "examples.h"
+#include "checks.h"
 #include "remask.h"
 #include "trainer.h"
 
 namespace {
 
-int passed = 0;
-int failed = 0;
-
-void check(bool ok, const std::string& what) {
-  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  ++(ok ? passed : failed);
-}
+using checks::check;
 
 // The message read_examples throws for this file text, or "" when it reads it.
 std::string read_error(const std::string& path, const std::string& text, const remask::TrainOptions& o) {
@@ -184,6 +179,5 @@ int main() {
 
   for (const char* name : {"data.txt", "bad.txt", "config.json", "model.safetensors"}) std::remove((dir + "/" + name).c_str());
   std::remove(dir.c_str());
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  return checks::report();
 }

@@ -30,7 +30,7 @@ final class ModelOptions {
             description = "CPU threads for libtorch (default: every available processor).")
     Integer threads;
 
-    /** --model, else the shipped model: -Dremask.default.model where a packager sets it, else models/ beside target/. */
+    /** --model, else the shipped model: -Dremask.default.model if set, else models/ beside target/. */
     Path model() {
         if (given != null) {
             return given;

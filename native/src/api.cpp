@@ -273,7 +273,8 @@ int32_t remask_tokens_new(const remask_model* model, int64_t rows, int64_t cols,
                                              std::to_string(c.max_sequence_length));
   auto options = torch::TensorOptions().dtype(torch::kInt64).device(m->device());
   auto buffer = std::make_shared<Buffer>(
-      Buffer{Buffer::Kind::Tokens, torch::full({rows, cols}, c.mask_token_id, options), nullptr, vocabulary_of(*m), nullptr, 0});
+      Buffer{Buffer::Kind::Tokens, torch::full({rows, cols}, c.mask_token_id, options), nullptr, vocabulary_of(*m),
+             nullptr, 0});
   *out = buffers().add<remask_buffer>(std::move(buffer));
   API_END()
 }
@@ -309,7 +310,8 @@ int32_t remask_logits_new(const remask_model* model, int64_t rows, remask_buffer
   int64_t vocab = m->config().vocab_size;
   auto options = torch::TensorOptions().dtype(torch::kFloat32).device(m->device());
   auto buffer =
-      std::make_shared<Buffer>(Buffer{Buffer::Kind::Logits, torch::zeros({rows, vocab}, options), nullptr, vocabulary_of(*m), nullptr, 0});
+      std::make_shared<Buffer>(Buffer{Buffer::Kind::Logits, torch::zeros({rows, vocab}, options), nullptr,
+                                      vocabulary_of(*m), nullptr, 0});
   *out = buffers().add<remask_buffer>(std::move(buffer));
   API_END()
 }
@@ -339,7 +341,8 @@ int32_t remask_samples_new(const remask_model* model, int64_t rows, remask_buffe
   std::shared_ptr<Model> m = models().get(model, "model");
   require(rows > 0, "a samples buffer needs at least one row");
   auto buffer = std::make_shared<Buffer>(
-      Buffer{Buffer::Kind::Samples, torch::Tensor(), std::make_shared<Samples>(rows, m->device()), vocabulary_of(*m), nullptr, 0});
+      Buffer{Buffer::Kind::Samples, torch::Tensor(), std::make_shared<Samples>(rows, m->device()), vocabulary_of(*m),
+             nullptr, 0});
   *out = buffers().add<remask_buffer>(std::move(buffer));
   API_END()
 }

@@ -33,7 +33,7 @@ std::string number_text(double value) {
 }
 
 // The field set and order of a Hugging Face LLaDA config.json, with the values this engine runs.
-std::string config_json(const Config& c) {
+std::string config_json(const Config& c, torch::ScalarType dtype) {
   auto integer = [](int64_t v) { return std::to_string(v); };
   auto flag = [](bool v) { return std::string(v ? "true" : "false"); };
   std::vector<std::pair<std::string, std::string>> fields = {
@@ -72,7 +72,7 @@ std::string config_json(const Config& c) {
       {"mask_token_id", integer(c.mask_token_id)},
       {"eos_token_id", integer(c.eos_token_id)},
       {"pad_token_id", integer(c.eos_token_id)},
-      {"torch_dtype", "\"float32\""}};
+      {"torch_dtype", dtype == torch::kBFloat16 ? "\"bfloat16\"" : "\"float32\""}};
   std::string text = "{\n";
   for (size_t i = 0; i < fields.size(); ++i)
     text += "  \"" + fields[i].first + "\": " + fields[i].second + (i + 1 < fields.size() ? ",\n" : "\n");
@@ -113,15 +113,18 @@ void write_atomically(const std::string& path, const std::vector<std::pair<const
 }  // namespace
 
 void save_checkpoint(const std::string& directory, const Config& config,
-                     const std::map<std::string, torch::Tensor>& weights) {
+                     const std::map<std::string, torch::Tensor>& weights, torch::ScalarType dtype) {
+  if (dtype != torch::kFloat32 && dtype != torch::kBFloat16)
+    throw invalid_argument("checkpoints are written in float32 or bfloat16");
   torch::NoGradGuard no_grad;
+  const char* type_name = dtype == torch::kBFloat16 ? "BF16" : "F32";
   std::vector<torch::Tensor> data;
   std::string header = "{\"__metadata__\":{\"format\":\"pt\"}";  // transformers refuses files without it
   uint64_t offset = 0;
   for (const auto& [name, tensor] : weights) {
-    data.push_back(tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous());
-    uint64_t bytes = static_cast<uint64_t>(data.back().numel()) * sizeof(float);
-    header += ",\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[";
+    data.push_back(tensor.detach().to(torch::kCPU, dtype).contiguous());
+    uint64_t bytes = static_cast<uint64_t>(data.back().nbytes());
+    header += ",\"" + name + "\":{\"dtype\":\"" + type_name + "\",\"shape\":[";
     for (int64_t d = 0; d < tensor.dim(); ++d) header += (d ? "," : "") + std::to_string(tensor.size(d));
     header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
     offset += bytes;
@@ -133,11 +136,11 @@ void save_checkpoint(const std::string& directory, const Config& config,
   for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(static_cast<uint64_t>(header.size()) >> (8 * i));
 
   std::vector<std::pair<const void*, size_t>> pieces = {{length, sizeof length}, {header.data(), header.size()}};
-  for (const torch::Tensor& t : data) pieces.emplace_back(t.data_ptr(), static_cast<size_t>(t.numel()) * sizeof(float));
+  for (const torch::Tensor& t : data) pieces.emplace_back(t.data_ptr(), t.nbytes());
   // The weights first: a crash between the two renames leaves the old config, which a run's
   // periodic saves never change.
   write_atomically(directory + "/model.safetensors", pieces);
-  std::string config_text = config_json(config);
+  std::string config_text = config_json(config, dtype);
   write_atomically(directory + "/config.json", {{config_text.data(), config_text.size()}});
 }
 

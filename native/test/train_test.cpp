@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "examples.h"
+#include "checkpoint_writer.h"
 #include "checks.h"
 #include "remask.h"
 #include "trainer.h"
@@ -176,6 +178,32 @@ int main() {
     refused = std::string(e.what()).find("another shape") != std::string::npos;
   }
   check(refused, "--init with a checkpoint of another shape is refused");
+
+  // --save-dtype bfloat16: half the file, the engine loads it, logits within bfloat16 rounding of float32's.
+  remask::save_checkpoint(dir, remask::train_config(o), second.model.weights(), torch::kBFloat16);
+  std::ifstream bf16_file(dir + "/model.safetensors", std::ios::binary);
+  std::string bf16_text((std::istreambuf_iterator<char>(bf16_file)), std::istreambuf_iterator<char>());
+  bool halved = bf16_text.find("\"dtype\":\"BF16\"") != std::string::npos &&
+                bf16_text.find("\"F32\"") == std::string::npos;
+  model = nullptr;
+  tokens = logits = nullptr;
+  ran = remask_model_load(dir.c_str(), "cpu", "float32", &model) == REMASK_OK &&
+        remask_tokens_new(model, 1, T, &tokens) == REMASK_OK && remask_tokens_write(tokens, 0, ids.data(), T) == REMASK_OK &&
+        remask_logits_new(model, T, &logits) == REMASK_OK && remask_forward(model, tokens, 0, T, logits) == REMASK_OK;
+  double bf16_worst = 1e9;
+  if (ran) {
+    std::vector<float> loaded(static_cast<size_t>(T * V));
+    remask_logits_read(logits, 0, loaded.data(), T * V);
+    torch::Tensor ours = second.model.forward(torch::tensor(ids).view({1, T}), 0, T).contiguous();
+    bf16_worst = 0;
+    for (int64_t i = 0; i < T * V; ++i)
+      bf16_worst = std::max(bf16_worst, std::fabs(static_cast<double>(loaded[i]) - ours.data_ptr<float>()[i]));
+  }
+  check(halved && ran && bf16_worst > 0 && bf16_worst < 0.1,
+        "a bfloat16 checkpoint is written as BF16 and loads: max |logit - float32's| = " + std::to_string(bf16_worst));
+  remask_buffer_free(logits);
+  remask_buffer_free(tokens);
+  remask_model_free(model);
 
   for (const char* name : {"data.txt", "bad.txt", "config.json", "model.safetensors"}) std::remove((dir + "/" + name).c_str());
   std::remove(dir.c_str());

@@ -4,7 +4,7 @@
 //   remask_train --data FILE --out DIR --vocab-size N --mask-id N --eos-id N --gen-length G --steps S
 //                [--d-model 256] [--layers 6] [--heads 8] [--mlp-hidden 768] [--batch 64] [--lr 1e-3]
 //                [--warmup 200] [--weight-decay 0.1] [--seed 1] [--threads N] [--save-every-minutes 10]
-//                [--init DIR]
+//                [--init DIR] [--save-dtype float32|bfloat16]
 //
 // FILE holds one example a line: prompt token ids '|' answer token ids without eos ("12 40 7|88 9 3").
 // Answers are padded with eos to G tokens. DIR must exist (the tokenizer files live there); the
@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
     else if (flag == "--threads") o.threads = static_cast<int>(integer(flag, v, 1));
     else if (flag == "--save-every-minutes") o.save_every_minutes = number(flag, v, 0);
     else if (flag == "--init") o.init = v;
+    else if (flag == "--save-dtype") {
+      if (v != "float32" && v != "bfloat16") usage("--save-dtype is float32 or bfloat16, not '" + v + "'");
+      o.save_dtype = v == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
+    }
     else usage(flag.rfind("--", 0) == 0 ? "unknown option " + flag : "unexpected argument '" + flag + "'");
   }
   for (const char* required : {"--data", "--out", "--vocab-size", "--mask-id", "--eos-id", "--gen-length", "--steps"})

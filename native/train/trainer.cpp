@@ -147,14 +147,15 @@ TrainResult train(const TrainOptions& o, const std::vector<Example>& examples, s
                "remask_train: model %.2fM parameters (%.1f MB f32; d_model %lld, layers %lld, heads %lld, "
                "mlp_hidden %lld, vocab %lld) | data %zu examples, %lld tokens (gen-length %lld, longest %lld) | "
                "batch %lld, steps %lld, lr %.1e, warmup %lld, cosine to %.1e, weight decay %g (matrices), "
-               "clip 1.0, seed %llu, threads %d, save every %g min to %s, from %s\n",
+               "clip 1.0, seed %llu, threads %d, save every %g min to %s in %s, from %s\n",
                static_cast<double>(model.parameter_count()) / 1e6, static_cast<double>(model.weight_bytes()) / 1e6,
                static_cast<long long>(o.d_model), static_cast<long long>(o.layers), static_cast<long long>(o.heads),
                static_cast<long long>(o.mlp_hidden), static_cast<long long>(o.vocab_size), examples.size(),
                static_cast<long long>(tokens), static_cast<long long>(o.gen_length), static_cast<long long>(longest),
                static_cast<long long>(o.batch), static_cast<long long>(o.steps), o.lr,
                static_cast<long long>(o.warmup), o.lr / 10, o.weight_decay, static_cast<unsigned long long>(o.seed),
-               threads, o.save_every_minutes, o.out.c_str(), o.init.empty() ? "random weights" : o.init.c_str());
+               threads, o.save_every_minutes, o.out.c_str(),
+               o.save_dtype == torch::kBFloat16 ? "bfloat16" : "float32", o.init.empty() ? "random weights" : o.init.c_str());
   std::fflush(log);
 
   Shuffler shuffler(examples.size(), o.seed);
@@ -188,13 +189,13 @@ TrainResult train(const TrainOptions& o, const std::vector<Example>& examples, s
       window_loss = 0;
     }
     if (done < o.steps && seconds_since(last_save) >= 60 * o.save_every_minutes) {
-      save_checkpoint(o.out, config, model.weights());
+      save_checkpoint(o.out, config, model.weights(), o.save_dtype);
       last_save = Clock::now();
       std::fprintf(log, "saved %s at step %lld\n", o.out.c_str(), static_cast<long long>(done));
       std::fflush(log);
     }
   }
-  save_checkpoint(o.out, config, model.weights());
+  save_checkpoint(o.out, config, model.weights(), o.save_dtype);
   std::fprintf(log, "saved %s (final, %lld steps, %.0fs)\n", o.out.c_str(), static_cast<long long>(o.steps),
                seconds_since(start));
   std::fflush(log);

@@ -29,6 +29,7 @@ struct TrainOptions {
   uint64_t seed = 1;
   int threads = 0;  // 0: std::thread::hardware_concurrency
   double save_every_minutes = 10;
+  torch::ScalarType save_dtype = torch::kFloat32;  // of the written checkpoint; training runs in float32
   std::string init;  // a checkpoint of the same shape to start from (continue a run); empty: random weights
 };
 

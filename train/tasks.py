@@ -1,9 +1,10 @@
 """Small Python function-writing tasks in HumanEval's format, for training and evaluating remask-mini.
 
 Every task is one instance of a family (add a constant, filter a list, count a character, ...): a
-signature and a docstring with one worked example as the prompt, a short body as the canonical
-solution, and a check() whose asserts were computed by running that solution. Instances vary in the
-constants, the function and argument names and the wording.
+signature and a docstring with one worked example as the prompt, the family's first body as the
+canonical solution, and a check() whose asserts were computed by running it. Instances vary in the
+constants, the function and argument names and the wording. Each family also has equivalent bodies (a
+builtin, a comprehension, a loop); with --variants the canonical solution is drawn among them.
 
 The held-out split (MiniEval) is drawn first; the training split then never reuses a held-out
 instance: for families with constants, no training task has the same family and constants as a
@@ -12,6 +13,7 @@ or no constants, no training task has the same constants and function and argume
 
     python3 train/tasks.py minieval --count 164 --seed 2026 > datasets/minieval.jsonl
     python3 train/tasks.py train --count 200000 --seed 1 --exclude datasets/minieval.jsonl > train.jsonl
+    python3 train/tasks.py train --count 60000 --seed 2 --variants --exclude datasets/minieval.jsonl > variants.jsonl
 """
 import argparse
 import json
@@ -39,8 +41,9 @@ def pick(rng, options):
     return rng.choice(options)
 
 
-# A family: sample(rng) -> dict with key (the instance identity), name, args, doc, body, inputs (callable
-# returning a list of argument tuples). The docstring's {k}, {c}, ... are already filled in.
+# A family: sample(rng) -> dict with key (the instance identity), name, args, doc, bodies (equivalent
+# solutions), inputs (callable returning a list of argument tuples). The
+# docstring's constants are already filled in.
 FAMILIES = {}
 
 
@@ -65,7 +68,8 @@ def add_const(rng):
     x = pick(rng, NUM)
     return dict(key=k, name=pick(rng, [f"add_{k}", f"plus_{k}", "add_constant", "shift_up"]), args=[x],
                 doc=pick(rng, [f"Return {x} plus {k}.", f"Add {k} to {x}.", f"Return {x} increased by {k}."]),
-                body=f"return {x} + {k}", inputs=ints(rng))
+                bodies=[f"return {x} + {k}", f"return {k} + {x}", f"result = {x} + {k}\n    return result"],
+                inputs=ints(rng))
 
 
 @family
@@ -74,7 +78,8 @@ def sub_const(rng):
     x = pick(rng, NUM)
     return dict(key=k, name=pick(rng, [f"minus_{k}", f"subtract_{k}", "shift_down"]), args=[x],
                 doc=pick(rng, [f"Return {x} minus {k}.", f"Subtract {k} from {x}."]),
-                body=f"return {x} - {k}", inputs=ints(rng))
+                bodies=[f"return {x} - {k}", f"result = {x} - {k}\n    return result", f"{x} -= {k}\n    return {x}"],
+                inputs=ints(rng))
 
 
 @family
@@ -83,7 +88,8 @@ def mul_const(rng):
     x = pick(rng, NUM)
     return dict(key=k, name=pick(rng, [f"times_{k}", f"multiply_by_{k}", "scale"]), args=[x],
                 doc=pick(rng, [f"Return {x} multiplied by {k}.", f"Multiply {x} by {k}.", f"Return {k} times {x}."]),
-                body=f"return {x} * {k}", inputs=ints(rng))
+                bodies=[f"return {x} * {k}", f"return {k} * {x}", f"result = {x} * {k}\n    return result"],
+                inputs=ints(rng))
 
 
 @family
@@ -91,7 +97,10 @@ def affine(rng):
     a, b = rng.randint(2, 9), rng.randint(1, 20)
     x = pick(rng, NUM)
     return dict(key=(a, b), name=pick(rng, ["affine", "linear", f"f_{a}_{b}"]), args=[x],
-                doc=f"Return {x} times {a} plus {b}.", body=f"return {x} * {a} + {b}", inputs=ints(rng))
+                doc=f"Return {x} times {a} plus {b}.",
+                bodies=[f"return {x} * {a} + {b}", f"return {a} * {x} + {b}", f"return {b} + {a} * {x}",
+                        f"result = {x} * {a}\n    return result + {b}"],
+                inputs=ints(rng))
 
 
 @family
@@ -102,7 +111,10 @@ def divisible(rng):
     return dict(key=(k, name, x), name=name, args=[x],
                 doc=pick(rng, [f"Return True if {x} is divisible by {k}, else False.",
                                f"Check whether {x} is a multiple of {k}."]),
-                body=f"return {x} % {k} == 0", inputs=lambda r: [(r.randint(-60, 60),) for _ in range(4)] + [(0,)])
+                bodies=[f"return {x} % {k} == 0", f"return not {x} % {k}",
+                        f"if {x} % {k} == 0:\n        return True\n    return False",
+                        f"if {x} % {k}:\n        return False\n    return True"],
+                inputs=lambda r: [(r.randint(-60, 60),) for _ in range(4)] + [(0,)])
 
 
 @family
@@ -111,7 +123,8 @@ def remainder(rng):
     x = pick(rng, NUM)
     name = pick(rng, [f"mod_{k}", "remainder", f"remainder_{k}"])
     return dict(key=(k, name, x), name=name, args=[x],
-                doc=f"Return the remainder of {x} divided by {k}.", body=f"return {x} % {k}",
+                doc=f"Return the remainder of {x} divided by {k}.",
+                bodies=[f"return {x} % {k}", f"result = {x} % {k}\n    return result", f"return {x} - {x} // {k} * {k}"],
                 inputs=lambda r: [(r.randint(0, 100),) for _ in range(5)])
 
 
@@ -121,7 +134,10 @@ def power(rng):
     x = pick(rng, NUM)
     name = pick(rng, [f"power_{k}", "raise_power", f"to_the_{k}"])
     return dict(key=(k, name, x), name=name, args=[x],
-                doc=f"Return {x} raised to the power {k}.", body=f"return {x} ** {k}", inputs=ints(rng, -9, 9))
+                doc=f"Return {x} raised to the power {k}.",
+                bodies=[f"return {x} ** {k}", f"return pow({x}, {k})", "return " + " * ".join([x] * k),
+                        f"result = 1\n    for _ in range({k}):\n        result *= {x}\n    return result"],
+                inputs=ints(rng, -9, 9))
 
 
 @family
@@ -130,7 +146,10 @@ def clamp(rng):
     hi = lo + rng.randint(1, 30)
     x = pick(rng, NUM)
     return dict(key=(lo, hi), name=pick(rng, ["clamp", "limit", "clip"]), args=[x],
-                doc=f"Return {x} limited to the range {lo} to {hi}.", body=f"return max({lo}, min({hi}, {x}))",
+                doc=f"Return {x} limited to the range {lo} to {hi}.",
+                bodies=[f"return max({lo}, min({hi}, {x}))", f"return min({hi}, max({lo}, {x}))",
+                        f"if {x} < {lo}:\n        return {lo}\n    if {x} > {hi}:\n        return {hi}\n    return {x}",
+                        f"if {x} > {hi}:\n        return {hi}\n    if {x} < {lo}:\n        return {lo}\n    return {x}"],
                 inputs=ints(rng, -40, 50))
 
 
@@ -141,7 +160,11 @@ def sum_greater(rng):
     return dict(key=k, name=pick(rng, ["sum_greater", "sum_above", "total_above"]), args=[xs],
                 doc=pick(rng, [f"Return the sum of the elements of {xs} greater than {k}.",
                                f"Sum the numbers in {xs} that are larger than {k}."]),
-                body=f"return sum(v for v in {xs} if v > {k})", inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+                bodies=[f"return sum(v for v in {xs} if v > {k})",
+                        f"return sum([v for v in {xs} if v > {k}])",
+                        f"result = 0\n    for v in {xs}:\n        if v > {k}:\n            result += v\n"
+                        f"    return result"],
+                inputs=lambda r: [(rand_list(r),) for _ in range(5)])
 
 
 @family
@@ -150,7 +173,11 @@ def count_less(rng):
     xs = pick(rng, LST)
     return dict(key=k, name=pick(rng, ["count_less", "count_below", "how_many_below"]), args=[xs],
                 doc=f"Return how many elements of {xs} are less than {k}.",
-                body=f"return sum(1 for v in {xs} if v < {k})", inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+                bodies=[f"return sum(1 for v in {xs} if v < {k})",
+                        f"return len([v for v in {xs} if v < {k}])",
+                        f"result = 0\n    for v in {xs}:\n        if v < {k}:\n            result += 1\n"
+                        f"    return result"],
+                inputs=lambda r: [(rand_list(r),) for _ in range(5)])
 
 
 @family
@@ -159,7 +186,10 @@ def count_value(rng):
     xs = pick(rng, LST)
     name = pick(rng, [f"count_{k}s", "count_value", "occurrences"])
     return dict(key=(k, name, xs), name=name, args=[xs],
-                doc=f"Return the number of times {k} appears in {xs}.", body=f"return {xs}.count({k})",
+                doc=f"Return the number of times {k} appears in {xs}.",
+                bodies=[f"return {xs}.count({k})", f"return sum(1 for v in {xs} if v == {k})",
+                        f"result = 0\n    for v in {xs}:\n        if v == {k}:\n            result += 1\n"
+                        f"    return result"],
                 inputs=lambda r: [(rand_list(r, 0, 9, r.randint(0, 9)),) for _ in range(5)])
 
 
@@ -169,7 +199,11 @@ def filter_greater(rng):
     xs = pick(rng, LST)
     return dict(key=k, name=pick(rng, ["filter_greater", "keep_above", "greater_than"]), args=[xs],
                 doc=f"Return the elements of {xs} that are greater than {k}, in order.",
-                body=f"return [v for v in {xs} if v > {k}]", inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+                bodies=[f"return [v for v in {xs} if v > {k}]",
+                        f"return list(filter(lambda v: v > {k}, {xs}))",
+                        f"result = []\n    for v in {xs}:\n        if v > {k}:\n            result.append(v)\n"
+                        f"    return result"],
+                inputs=lambda r: [(rand_list(r),) for _ in range(5)])
 
 
 @family
@@ -178,9 +212,12 @@ def filter_parity(rng):
     xs = pick(rng, LST)
     word = "even" if even else "odd"
     name = pick(rng, [f"{word}_numbers", f"keep_{word}", f"only_{word}"])
+    test = f"v % 2 == {0 if even else 1}"
     return dict(key=(word, name, xs), name=name, args=[xs],
                 doc=f"Return the {word} numbers of {xs}, in order.",
-                body=f"return [v for v in {xs} if v % 2 == {0 if even else 1}]",
+                bodies=[f"return [v for v in {xs} if {test}]",
+                        f"result = []\n    for v in {xs}:\n        if {test}:\n            result.append(v)\n"
+                        f"    return result"],
                 inputs=lambda r: [(rand_list(r),) for _ in range(5)])
 
 
@@ -189,7 +226,9 @@ def map_add(rng):
     k = rng.randint(1, 20)
     xs = pick(rng, LST)
     return dict(key=k, name=pick(rng, ["add_to_all", "shift_all", f"add_{k}_each"]), args=[xs],
-                doc=f"Return a list with {k} added to every element of {xs}.", body=f"return [v + {k} for v in {xs}]",
+                doc=f"Return a list with {k} added to every element of {xs}.",
+                bodies=[f"return [v + {k} for v in {xs}]", f"return list(map(lambda v: v + {k}, {xs}))",
+                        f"result = []\n    for v in {xs}:\n        result.append(v + {k})\n    return result"],
                 inputs=lambda r: [(rand_list(r),) for _ in range(5)])
 
 
@@ -200,16 +239,21 @@ def map_mul(rng):
     name = pick(rng, ["scale_all", "multiply_all", f"times_{k}_each"])
     return dict(key=(k, name, xs), name=name, args=[xs],
                 doc=f"Return a list with every element of {xs} multiplied by {k}.",
-                body=f"return [v * {k} for v in {xs}]", inputs=lambda r: [(rand_list(r),) for _ in range(5)])
+                bodies=[f"return [v * {k} for v in {xs}]", f"return [{k} * v for v in {xs}]",
+                        f"result = []\n    for v in {xs}:\n        result.append(v * {k})\n    return result"],
+                inputs=lambda r: [(rand_list(r),) for _ in range(5)])
 
 
 @family
 def list_stat(rng):
-    stat, doc = pick(rng, [("max", "largest"), ("min", "smallest")])
+    stat, doc, cmp, end = pick(rng, [("max", "largest", ">", -1), ("min", "smallest", "<", 0)])
     xs = pick(rng, LST)
     name = pick(rng, [f"{stat}_value", f"get_{stat}", f"find_{stat}"])
     return dict(key=(stat, name, xs), name=name, args=[xs],
-                doc=f"Return the {doc} element of the non-empty list {xs}.", body=f"return {stat}({xs})",
+                doc=f"Return the {doc} element of the non-empty list {xs}.",
+                bodies=[f"return {stat}({xs})", f"return sorted({xs})[{end}]",
+                        f"result = {xs}[0]\n    for v in {xs}:\n        if v {cmp} result:\n            result = v\n"
+                        f"    return result"],
                 inputs=lambda r: [(rand_list(r, n=r.randint(1, 7)),) for _ in range(5)])
 
 
@@ -219,7 +263,8 @@ def first_n(rng):
     xs = pick(rng, LST)
     name = pick(rng, ["first_items", "head", f"first_{k}"])
     return dict(key=(k, name, xs), name=name, args=[xs],
-                doc=f"Return the first {k} elements of {xs}.", body=f"return {xs}[:{k}]",
+                doc=f"Return the first {k} elements of {xs}.",
+                bodies=[f"return {xs}[:{k}]", f"return {xs}[0:{k}]", f"return list({xs}[:{k}])"],
                 inputs=lambda r: [(rand_list(r, n=r.randint(0, 9)),) for _ in range(5)])
 
 
@@ -229,7 +274,8 @@ def last_n(rng):
     xs = pick(rng, LST)
     name = pick(rng, ["last_items", "tail", f"last_{k}"])
     return dict(key=(k, name, xs), name=name, args=[xs],
-                doc=f"Return the last {k} elements of {xs}.", body=f"return {xs}[-{k}:]",
+                doc=f"Return the last {k} elements of {xs}.",
+                bodies=[f"return {xs}[-{k}:]", f"return {xs}[len({xs}) - {k}:]"],
                 inputs=lambda r: [(rand_list(r, n=r.randint(k, 9)),) for _ in range(5)])
 
 
@@ -241,7 +287,10 @@ def count_char(rng):
     return dict(key=(c, name, s), name=name, args=[s],
                 doc=pick(rng, [f"Return how many times the letter '{c}' occurs in {s}.",
                                f"Count the '{c}' characters in {s}."]),
-                body=f"return {s}.count('{c}')", inputs=lambda r: [(rand_word(r),) for _ in range(5)])
+                bodies=[f"return {s}.count('{c}')", f"return sum(1 for v in {s} if v == '{c}')",
+                        f"result = 0\n    for v in {s}:\n        if v == '{c}':\n            result += 1\n"
+                        f"    return result"],
+                inputs=lambda r: [(rand_word(r),) for _ in range(5)])
 
 
 @family
@@ -249,7 +298,9 @@ def replace_char(rng):
     a, b = rng.sample("abcdefghij", 2)
     s = pick(rng, STR)
     return dict(key=(a, b), name=pick(rng, ["replace_char", f"{a}_to_{b}", "swap_letter"]), args=[s],
-                doc=f"Return {s} with every '{a}' replaced by '{b}'.", body=f"return {s}.replace('{a}', '{b}')",
+                doc=f"Return {s} with every '{a}' replaced by '{b}'.",
+                bodies=[f"return {s}.replace('{a}', '{b}')",
+                        f"return ''.join('{b}' if v == '{a}' else v for v in {s})"],
                 inputs=lambda r: [(rand_word(r),) for _ in range(5)])
 
 
@@ -259,7 +310,10 @@ def remove_char(rng):
     s = pick(rng, STR)
     name = pick(rng, [f"remove_{c}", "strip_char", "delete_letter"])
     return dict(key=(c, name, s), name=name, args=[s],
-                doc=f"Return {s} without any '{c}' characters.", body=f"return {s}.replace('{c}', '')",
+                doc=f"Return {s} without any '{c}' characters.",
+                bodies=[f"return {s}.replace('{c}', '')", f"return ''.join(v for v in {s} if v != '{c}')",
+                        f"result = ''\n    for v in {s}:\n        if v != '{c}':\n            result += v\n"
+                        f"    return result"],
                 inputs=lambda r: [(rand_word(r),) for _ in range(5)])
 
 
@@ -268,7 +322,8 @@ def starts_with(rng):
     p = rand_word(rng, lo=1, hi=2)
     s = pick(rng, STR)
     return dict(key=p, name=pick(rng, ["starts_with", "has_prefix", f"begins_with_{p}"]), args=[s],
-                doc=f"Return True if {s} starts with '{p}', else False.", body=f"return {s}.startswith('{p}')",
+                doc=f"Return True if {s} starts with '{p}', else False.",
+                bodies=[f"return {s}.startswith('{p}')", f"return {s}[:{len(p)}] == '{p}'"],
                 inputs=lambda r: [(p + rand_word(r, hi=3),), (rand_word(r),), (rand_word(r),), ("",), (p,)])
 
 
@@ -277,7 +332,8 @@ def ends_with(rng):
     p = rand_word(rng, lo=1, hi=2)
     s = pick(rng, STR)
     return dict(key=p, name=pick(rng, ["ends_with", "has_suffix", f"ends_in_{p}"]), args=[s],
-                doc=f"Return True if {s} ends with '{p}', else False.", body=f"return {s}.endswith('{p}')",
+                doc=f"Return True if {s} ends with '{p}', else False.",
+                bodies=[f"return {s}.endswith('{p}')", f"return {s}[-{len(p)}:] == '{p}'"],
                 inputs=lambda r: [(rand_word(r, hi=3) + p,), (rand_word(r),), (rand_word(r),), ("",), (p,)])
 
 
@@ -287,7 +343,8 @@ def repeat_string(rng):
     s = pick(rng, STR)
     name = pick(rng, ["repeat", f"repeat_{k}", "copies"])
     return dict(key=(k, name, s), name=name, args=[s],
-                doc=f"Return {s} repeated {k} times.", body=f"return {s} * {k}",
+                doc=f"Return {s} repeated {k} times.",
+                bodies=[f"return {s} * {k}", f"return {k} * {s}", f"return ''.join([{s}] * {k})"],
                 inputs=lambda r: [(rand_word(r, hi=4),) for _ in range(5)])
 
 
@@ -297,8 +354,11 @@ def string_case(rng):
     s = pick(rng, STR)
     name = {"upper": "shout", "lower": "quiet", "[::-1]": "reverse"}[op]
     name = pick(rng, [name, name + "_" + s, "convert"])
-    body = f"return {s}{op}" if op.startswith("[") else f"return {s}.{op}()"
-    return dict(key=(op, name, s), name=name, args=[s], doc=f"Return {s} {doc}.", body=body,
+    if op.startswith("["):
+        bodies = [f"return {s}[::-1]", f"return ''.join(reversed({s}))"]
+    else:
+        bodies = [f"return {s}.{op}()", f"return ''.join(v.{op}() for v in {s})"]
+    return dict(key=(op, name, s), name=name, args=[s], doc=f"Return {s} {doc}.", bodies=bodies,
                 inputs=lambda r: [(rand_word(r, string.ascii_letters),) for _ in range(5)])
 
 
@@ -308,7 +368,8 @@ def join_words(rng):
     ws = pick(rng, ["words", "parts", "names"])
     name = pick(rng, ["join_words", "glue", "combine"])
     return dict(key=(sep, name, ws), name=name, args=[ws],
-                doc=f"Return the strings in {ws} joined with '{sep}' between them.", body=f"return '{sep}'.join({ws})",
+                doc=f"Return the strings in {ws} joined with '{sep}' between them.",
+                bodies=[f"return '{sep}'.join({ws})", f"result = '{sep}'.join({ws})\n    return result"],
                 inputs=lambda r: [([rand_word(r, lo=1, hi=4) for _ in range(r.randint(0, 4))],) for _ in range(5)])
 
 
@@ -317,7 +378,9 @@ def word_count(rng):
     s = pick(rng, STR)
     name = pick(rng, ["word_count", "count_words", "number_of_words"])
     return dict(key=(name, s), name=name, args=[s], doc=f"Return the number of words in {s}, split on whitespace.",
-                body=f"return len({s}.split())", inputs=lambda r: [(rand_sentence(r),) for _ in range(5)])
+                bodies=[f"return len({s}.split())",
+                        f"result = 0\n    for v in {s}.split():\n        result += 1\n    return result"],
+                inputs=lambda r: [(rand_sentence(r),) for _ in range(5)])
 
 
 @family
@@ -325,7 +388,10 @@ def longest_word(rng):
     s = pick(rng, STR)
     name = pick(rng, ["longest_word_length", "max_word_len", "longest"])
     return dict(key=(name, s), name=name, args=[s], doc=f"Return the length of the longest word in the sentence {s}.",
-                body=f"return max(len(w) for w in {s}.split())", inputs=lambda r: [(rand_sentence(r),) for _ in range(5)])
+                bodies=[f"return max(len(w) for w in {s}.split())", f"return max(map(len, {s}.split()))",
+                        f"result = 0\n    for v in {s}.split():\n        if len(v) > result:\n"
+                        f"            result = len(v)\n    return result"],
+                inputs=lambda r: [(rand_sentence(r),) for _ in range(5)])
 
 
 @family
@@ -333,19 +399,26 @@ def is_palindrome(rng):
     s = pick(rng, STR)
     name = pick(rng, ["is_palindrome", "palindrome", "reads_same_backwards"])
     return dict(key=(name, s), name=name, args=[s], doc=f"Return True if {s} reads the same forwards and backwards.",
-                body=f"return {s} == {s}[::-1]",
+                bodies=[f"return {s} == {s}[::-1]", f"return {s}[::-1] == {s}",
+                        f"return list({s}) == list(reversed({s}))"],
                 inputs=lambda r: [(w + w[::-1],) for w in (rand_word(r, "ab", 0, 3) for _ in range(2))]
                 + [(rand_word(r, "ab", 1, 4),) for _ in range(3)])
 
 
 @family
 def two_args(rng):
-    op, doc, word = pick(rng, [("a + b", "the sum of a and b", "sum"), ("a * b", "the product of a and b", "product"),
-                               ("abs(a - b)", "the absolute difference of a and b", "distance"),
-                               ("max(a, b)", "the larger of a and b", "larger"),
-                               ("min(a, b)", "the smaller of a and b", "smaller"), ("a - b", "a minus b", "difference")])
+    ops, doc, word = pick(rng, [(["a + b", "b + a"], "the sum of a and b", "sum"),
+                                (["a * b", "b * a"], "the product of a and b", "product"),
+                                (["abs(a - b)", "abs(b - a)", "max(a, b) - min(a, b)"],
+                                 "the absolute difference of a and b", "distance"),
+                                (["max(a, b)", "a if a > b else b", "b if b > a else a"], "the larger of a and b",
+                                 "larger"),
+                                (["min(a, b)", "a if a < b else b", "b if b < a else a"], "the smaller of a and b",
+                                 "smaller"),
+                                (["a - b", "-b + a"], "a minus b", "difference")])
     name = pick(rng, ["combine", "calc", "pair_" + word, word + "_of"])
-    return dict(key=(op, name), name=name, args=["a", "b"], doc=f"Return {doc}.", body=f"return {op}",
+    return dict(key=(ops[0], name), name=name, args=["a", "b"], doc=f"Return {doc}.",
+                bodies=[f"return {op}" for op in ops],
                 inputs=lambda r: [(r.randint(-30, 30), r.randint(-30, 30)) for _ in range(5)])
 
 
@@ -356,7 +429,9 @@ def sum_multiples(rng):
     name = pick(rng, [f"sum_multiples_of_{k}", "sum_multiples"])
     return dict(key=(k, name, n), name=name, args=[n],
                 doc=f"Return the sum of the multiples of {k} from 0 up to but not including {n}.",
-                body=f"return sum(range(0, {n}, {k}))", inputs=lambda r: [(r.randint(0, 60),) for _ in range(5)])
+                bodies=[f"return sum(range(0, {n}, {k}))", f"return sum(v for v in range({n}) if v % {k} == 0)",
+                        f"result = 0\n    for v in range(0, {n}, {k}):\n        result += v\n    return result"],
+                inputs=lambda r: [(r.randint(0, 60),) for _ in range(5)])
 
 
 @family
@@ -366,7 +441,8 @@ def loop_product(rng):
     name = pick(rng, ["product", "multiply_all_plus", f"product_plus_{k}"])
     return dict(key=(k, name, xs), name=name, args=[xs],
                 doc=f"Return the product of (v + {k}) over the elements v of {xs}; 1 for an empty list.",
-                body=f"result = 1\n    for v in {xs}:\n        result *= v + {k}\n    return result",
+                bodies=[f"result = 1\n    for v in {xs}:\n        result *= v + {k}\n    return result",
+                        f"result = 1\n    for v in {xs}:\n        result = result * (v + {k})\n    return result"],
                 inputs=lambda r: [(rand_list(r, -3, 5, r.randint(0, 5)),) for _ in range(5)])
 
 
@@ -377,7 +453,10 @@ def threshold_label(rng):
     x = pick(rng, NUM)
     return dict(key=(k, yes, no), name=pick(rng, ["label", "classify", "size_label"]), args=[x],
                 doc=f"Return '{yes}' if {x} is at least {k}, otherwise '{no}'.",
-                body=f"return '{yes}' if {x} >= {k} else '{no}'", inputs=ints(rng, -30, 40))
+                bodies=[f"return '{yes}' if {x} >= {k} else '{no}'", f"return '{no}' if {x} < {k} else '{yes}'",
+                        f"if {x} >= {k}:\n        return '{yes}'\n    return '{no}'",
+                        f"if {x} < {k}:\n        return '{no}'\n    return '{yes}'"],
+                inputs=ints(rng, -30, 40))
 
 
 @family
@@ -387,7 +466,9 @@ def index_of(rng):
     name = pick(rng, ["find_index", f"index_of_{k}", "position"])
     return dict(key=(k, name, xs), name=name, args=[xs],
                 doc=f"Return the index of the first {k} in {xs}, or -1 if there is none.",
-                body=f"return {xs}.index({k}) if {k} in {xs} else -1",
+                bodies=[f"return {xs}.index({k}) if {k} in {xs} else -1",
+                        f"if {k} in {xs}:\n        return {xs}.index({k})\n    return -1",
+                        f"for i, v in enumerate({xs}):\n        if v == {k}:\n            return i\n    return -1"],
                 inputs=lambda r: [(rand_list(r, 0, 9, r.randint(0, 8)),) for _ in range(5)])
 
 
@@ -396,20 +477,32 @@ def trivial_answers(calls):
     return [lambda a: a[0]] + [lambda a, r=r: r for _, r in calls]
 
 
-def render(fam, spec, rng):
-    """The HumanEval record of one instance, its asserts computed by running the canonical solution."""
-    name, args = spec["name"], spec["args"]
-    body = "    " + spec["body"] + "\n"
-    source = f"def {name}({', '.join(args)}):\n" + body
+def compiled(spec, body):
+    source = f"def {spec['name']}({', '.join(spec['args'])}):\n" + body
     scope = {}
     exec(source, scope)
-    fn = scope[name]
+    return scope[spec["name"]]
+
+
+def render(fam, spec, rng, variants):
+    """The HumanEval record of one instance, its asserts computed by running the canonical solution.
+
+    The canonical solution is the family's first body, or with variants one of its equivalent bodies
+    drawn at random: trained on all of them, the model's next-token law has several modes, as a real
+    model's has, and committing many positions at once can mix two solutions into neither."""
+    name, args = spec["name"], spec["args"]
+    body = "    " + (pick(rng, spec["bodies"]) if variants else spec["bodies"][0]) + "\n"
+    fn = compiled(spec, body)
     for _ in range(50):  # inputs on which the tests reject the trivial wrong answers
         calls = [(call_args, fn(*call_args)) for call_args in spec["inputs"](rng)]
         if not any(all(wrong(call_args) == result for call_args, result in calls) for wrong in trivial_answers(calls)):
             break
     else:
-        raise RuntimeError(f"{fam}: no discriminating test inputs for {source!r}")
+        raise RuntimeError(f"{fam}: no discriminating test inputs for {body!r}")
+    for other in spec["bodies"]:
+        variant = compiled(spec, "    " + other + "\n")
+        if any(variant(*call_args) != result for call_args, result in calls):
+            raise RuntimeError(f"{fam}: {other!r} disagrees with {body!r}")
     example_args, example_result = calls[0]
     call = f"{name}({', '.join(repr(a) for a in example_args)})"
     prompt = (f"def {name}({', '.join(args)}):\n    \"\"\"{spec['doc']}\n    >>> {call}\n    {example_result!r}\n"
@@ -425,7 +518,7 @@ def instance_key(fam, spec):
     return json.dumps([fam, spec["key"]])
 
 
-def generate(count, seed, excluded, prefix):
+def generate(count, seed, excluded, prefix, variants):
     rng = random.Random(seed)
     names = sorted(FAMILIES)
     out, seen_prompts = [], set()
@@ -439,7 +532,7 @@ def generate(count, seed, excluded, prefix):
         key = instance_key(fam, spec)
         if key in excluded:
             continue
-        record = render(fam, spec, rng)
+        record = render(fam, spec, rng, variants)
         if prefix == "MiniEval":
             if record["prompt"] in seen_prompts or key in {r["_key"] for r in out}:
                 continue  # held-out tasks are all distinct instances
@@ -455,6 +548,8 @@ def main():
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--exclude", help="a MiniEval JSONL whose instances training must not reuse")
+    parser.add_argument("--variants", action="store_true",
+                        help="draw each canonical solution among the family's equivalent bodies")
     a = parser.parse_args()
     excluded = set()
     if a.exclude:
@@ -462,7 +557,7 @@ def main():
             excluded = {json.loads(line)["instance"] for line in f}
     elif a.split == "train":
         parser.error("train needs --exclude MINIEVAL.jsonl, so no held-out instance is trained on")
-    for record in generate(a.count, a.seed, excluded, "MiniEval" if a.split == "minieval" else "Train"):
+    for record in generate(a.count, a.seed, excluded, "MiniEval" if a.split == "minieval" else "Train", a.variants):
         record["instance"] = record.pop("_key")
         print(json.dumps(record))
 

@@ -24,7 +24,8 @@ final class SamplingOptions {
     Integer genLength;
 
     @Option(names = "--block-length", paramLabel = "B",
-            description = "Tokens per semi-autoregressive block; gen length must be a multiple (default: 32, or the gen length if smaller).")
+            description = "Tokens per semi-autoregressive block; gen length must be a multiple (default: 32 where it"
+                    + " divides the gen length, else one block of the gen length).")
     Integer blockLength;
 
     @Option(names = "--schedule", defaultValue = "llada", paramLabel = "S",
@@ -106,7 +107,7 @@ final class SamplingOptions {
     }
 
     int resolvedBlockLength() {
-        return blockLength != null ? blockLength : Math.min(32, genLength);
+        return blockLength != null ? blockLength : genLength % 32 == 0 ? 32 : genLength;
     }
 
     Schedule resolvedSchedule() {

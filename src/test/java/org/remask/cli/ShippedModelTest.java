@@ -28,7 +28,15 @@ class ShippedModelTest {
         // Its generation_config.json sets the answer length it was trained for: 32 tokens, not 128.
         CliTest.Run json = CliTest.run("generate", "--format", "json", PROMPT);
         assertEquals(0, json.code(), json.err());
-        assertTrue(json.out().contains("\"gen_length\":32"), json.out());
+        assertTrue(json.out().contains("\"gen_length\":32,\"block_length\":32"), json.out());
+    }
+
+    @Test
+    void theVariantsModelAnswersInOneBlockOfItsForty() {
+        // 32 does not divide 40, so the default block is the whole answer.
+        CliTest.Run json = CliTest.run("generate", "--model", "models/remask-mini-variants", "--format", "json", PROMPT);
+        assertEquals(0, json.code(), json.err());
+        assertTrue(json.out().contains("\"gen_length\":40,\"block_length\":40"), json.out());
     }
 
     @Test

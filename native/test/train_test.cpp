@@ -16,6 +16,7 @@
 #include "examples.h"
 #include "checkpoint_writer.h"
 #include "checks.h"
+#include "error.h"
 #include "remask.h"
 #include "trainer.h"
 
@@ -204,6 +205,14 @@ int main() {
   remask_buffer_free(logits);
   remask_buffer_free(tokens);
   remask_model_free(model);
+
+  refused = false;
+  try {
+    remask::save_checkpoint(dir, remask::train_config(o), second.model.weights(), torch::kHalf);
+  } catch (const remask::Error& e) {
+    refused = std::string(e.what()) == "checkpoints are written in float32 or bfloat16";
+  }
+  check(refused, "a checkpoint in float16 is refused with one line");
 
   for (const char* name : {"data.txt", "bad.txt", "config.json", "model.safetensors"}) std::remove((dir + "/" + name).c_str());
   std::remove(dir.c_str());

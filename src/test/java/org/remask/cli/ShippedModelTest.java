@@ -10,7 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The shipped remask-mini (models/) is the default model, and it writes code. */
+/** The shipped remask-mini-variants (models/) is the default model, and it writes code. */
 class ShippedModelTest {
     private static final String PROMPT = "def add_4(value):\n    \"\"\"Return value plus 4.\n    >>> add_4(26)\n    30\n"
             + "    \"\"\"\n";
@@ -19,24 +19,24 @@ class ShippedModelTest {
     void withoutModelTheShippedOneIsUsed() {
         CliTest.Run info = CliTest.run("info");
         assertEquals(0, info.code(), info.err());
-        assertTrue(info.out().contains("models/remask-mini"), info.out());
+        assertTrue(info.out().contains("models/remask-mini-variants"), info.out());
 
         CliTest.Run generate = CliTest.run("generate", PROMPT);
         assertEquals(0, generate.code(), generate.err());
         assertTrue(generate.out().startsWith("    return "), generate.out());
 
-        // Its generation_config.json sets the answer length it was trained for: 32 tokens, not 128.
+        // Its generation_config.json sets the answer length it was trained for, 40 tokens, not 128; 32 does
+        // not divide 40, so the default block is the whole answer.
         CliTest.Run json = CliTest.run("generate", "--format", "json", PROMPT);
         assertEquals(0, json.code(), json.err());
-        assertTrue(json.out().contains("\"gen_length\":32,\"block_length\":32"), json.out());
+        assertTrue(json.out().contains("\"gen_length\":40,\"block_length\":40"), json.out());
     }
 
     @Test
-    void theVariantsModelAnswersInOneBlockOfItsForty() {
-        // 32 does not divide 40, so the default block is the whole answer.
-        CliTest.Run json = CliTest.run("generate", "--model", "models/remask-mini-variants", "--format", "json", PROMPT);
+    void remaskMiniAnswersInOneBlockOfItsThirtyTwo() {
+        CliTest.Run json = CliTest.run("generate", "--model", "models/remask-mini", "--format", "json", PROMPT);
         assertEquals(0, json.code(), json.err());
-        assertTrue(json.out().contains("\"gen_length\":40,\"block_length\":40"), json.out());
+        assertTrue(json.out().contains("\"gen_length\":32,\"block_length\":32"), json.out());
     }
 
     @Test

@@ -1,7 +1,7 @@
 // Checks the trainer end to end on a tiny model in a temporary directory (a second or two):
 //   remask_train_test
 // The loss falls, a run is repeatable, and the checkpoint it writes loads through the C ABI and
-// gives the trainer's own logits.
+// gives the trainer's own logits; remask_train's command line refuses bad input with one line.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <sys/wait.h>
 
 #include "examples.h"
 #include "checkpoint_writer.h"
@@ -42,6 +44,22 @@ std::string text_of(std::FILE* log) {
   for (int c; (c = std::fgetc(log)) != EOF;) text += static_cast<char>(c);
   std::fclose(log);
   return text;
+}
+
+// remask_train run with these arguments (no shell quoting needed): its exit status and what it printed.
+struct Run {
+  int status;
+  std::string output;
+};
+
+Run train_program(const std::string& arguments) {
+  std::string command = std::string(REMASK_TRAIN_PROGRAM) + " " + arguments + " 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, ""};
+  std::string output;
+  for (int c; (c = std::fgetc(pipe)) != EOF;) output += static_cast<char>(c);
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
 double mean(const std::vector<double>& v, size_t begin, size_t end) {
@@ -213,6 +231,31 @@ int main() {
     refused = std::string(e.what()) == "checkpoints are written in float32 or bfloat16";
   }
   check(refused, "a checkpoint in float16 is refused with one line");
+
+  // The command line: each mistake is exit status 2 and one line naming it.
+  std::string required = "--data " + dir + "/data.txt --out " + dir +
+                         " --vocab-size 48 --mask-id 47 --eos-id 46 --gen-length 8";
+  struct Refusal {
+    std::string arguments;
+    std::string line;
+  };
+  for (const Refusal& r : std::vector<Refusal>{
+           {"", "missing --data"},
+           {required, "missing --steps"},
+           {required + " --steps", "--steps needs a value"},
+           {required + " --steps 0", "--steps needs an integer >= 1, not '0'"},
+           {required + " --steps 10 --lr fast", "--lr needs a number >= 0, not 'fast'"},
+           {required + " --steps 10 --save-dtype float16", "--save-dtype is float32 or bfloat16, not 'float16'"},
+           {required + " --steps 10 --epochs 3", "unknown option --epochs"},
+           {required + " --steps 10 data.txt more", "unexpected argument 'data.txt'"},
+           {required + " --steps 10 --out " + dir + "/none", "--out " + dir + "/none is not a directory"},
+           {required + " --steps 10 --heads 5", "--d-model 256 must split into --heads 5 heads of even size"}}) {
+    Run run = train_program(r.arguments);
+    bool ok = run.status == 2 && run.output == "remask_train: " + r.line + "\n";
+    check(ok, "remask_train " + (r.arguments.empty() ? "(no arguments)" : "..." + r.arguments.substr(required.size())) +
+                  ": exit 2, " + r.line +
+                  (ok ? "" : " (got exit " + std::to_string(run.status) + ", output '" + run.output + "')"));
+  }
 
   for (const char* name : {"data.txt", "bad.txt", "config.json", "model.safetensors"}) std::remove((dir + "/" + name).c_str());
   std::remove(dir.c_str());

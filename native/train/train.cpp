@@ -37,12 +37,12 @@ int64_t integer(const std::string& flag, const std::string& value, int64_t minim
   return v;
 }
 
-double number(const std::string& flag, const std::string& value, double minimum) {
+double non_negative(const std::string& flag, const std::string& value) {
   char* end = nullptr;
   errno = 0;
   double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || errno != 0 || !(v >= minimum) || v > 1e300)
-    usage(flag + " needs a number >= " + std::to_string(minimum) + ", not '" + value + "'");
+  if (value.empty() || *end != '\0' || errno != 0 || !(v >= 0) || v > 1e300)
+    usage(flag + " needs a number >= 0, not '" + value + "'");
   return v;
 }
 
@@ -69,12 +69,12 @@ int main(int argc, char** argv) {
     else if (flag == "--heads") o.heads = integer(flag, v, 1);
     else if (flag == "--mlp-hidden") o.mlp_hidden = integer(flag, v, 1);
     else if (flag == "--batch") o.batch = integer(flag, v, 1);
-    else if (flag == "--lr") o.lr = number(flag, v, 0);
+    else if (flag == "--lr") o.lr = non_negative(flag, v);
     else if (flag == "--warmup") o.warmup = integer(flag, v, 0);
-    else if (flag == "--weight-decay") o.weight_decay = number(flag, v, 0);
+    else if (flag == "--weight-decay") o.weight_decay = non_negative(flag, v);
     else if (flag == "--seed") o.seed = static_cast<uint64_t>(integer(flag, v, 0));
     else if (flag == "--threads") o.threads = static_cast<int>(integer(flag, v, 1));
-    else if (flag == "--save-every-minutes") o.save_every_minutes = number(flag, v, 0);
+    else if (flag == "--save-every-minutes") o.save_every_minutes = non_negative(flag, v);
     else if (flag == "--init") o.init = v;
     else if (flag == "--save-dtype") {
       if (v != "float32" && v != "bfloat16") usage("--save-dtype is float32 or bfloat16, not '" + v + "'");

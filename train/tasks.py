@@ -42,8 +42,8 @@ def pick(rng, options):
 
 
 # A family: sample(rng) -> dict with key (the instance identity), name, args, doc, bodies (equivalent
-# solutions), inputs (callable returning a list of argument tuples). The
-# docstring's constants are already filled in.
+# solutions), inputs (callable returning a list of argument tuples). The docstring's constants are
+# already filled in.
 FAMILIES = {}
 
 

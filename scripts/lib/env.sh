@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Sourced by the scripts in scripts/: defines ROOT (the repository root) and puts a JDK 25+ first
-# on PATH with JAVA_HOME set, or prints one error line and exits 1.
+# on PATH with JAVA_HOME set, or prints one error line and exits 1. Also sets MAVEN_OPTS for Maven 3.8
+# on that JDK: its Guava calls sun.misc.Unsafe, which JDK 24+ warns about at every start, and its
+# Jansi writes colour-reset codes (ESC[0m) to the console even with -B unless told not to.
 #
 # Where a JDK is looked for, in order: $JAVA_HOME (if it is 25 or newer),
 # /usr/lib/jvm/temurin-25-jdk-amd64, then any /usr/lib/jvm/*25*.
@@ -39,6 +41,7 @@ if ! REMASK_JAVA_HOME="$(remask_find_jdk)"; then
 fi
 export JAVA_HOME="$REMASK_JAVA_HOME"
 unset REMASK_JAVA_HOME
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow -Djansi.noreset=true"
 case ":$PATH:" in
     "$JAVA_HOME/bin:"*) ;;
     *) export PATH="$JAVA_HOME/bin:$PATH" ;;

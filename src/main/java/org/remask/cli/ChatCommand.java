@@ -34,13 +34,15 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        sampling.settle(options.model());
+        sampling.settle(GenerationConfig.read(options.model()));
+        ChatTemplate template = options.chatTemplate(
+                "remask chat needs an Instruct model; complete a plain-text prompt with remask generate PROMPT");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         boolean interactive = Terminal.stdinIsTerminal();
         try (Session session = new Session(options)) {
-            Conversation conversation = new Conversation(ChatTemplate.load(options.model()), system);
+            Conversation conversation = new Conversation(template, system);
             session.tokenizer();
             if (interactive) {
                 out.println("remask chat: /reset forgets the history, /quit or Ctrl-D ends it");
@@ -52,6 +54,9 @@ final class ChatCommand implements Callable<Integer> {
                 out.flush();
                 String line = in.readLine();
                 if (line == null || line.strip().equals("/quit")) {
+                    if (line == null && interactive) {
+                        out.println(); // Ctrl-D: the shell's prompt starts on a line of its own
+                    }
                     break;
                 }
                 if (line.isBlank()) {

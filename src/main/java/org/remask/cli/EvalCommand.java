@@ -2,9 +2,14 @@ package org.remask.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,7 +57,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "No progress line on stderr.")
     boolean quiet;
 
-    @Option(names = "--format", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--format", defaultValue = "text", paramLabel = "F", description = "text or json (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
     @Option(names = "--sweep", description = "Run the grid of --sweep-schedules (--llada-steps, --pyramid-factors,"
@@ -86,7 +91,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        sampling.settle(options.model());
+        sampling.settle(GenerationConfig.read(options.model()));
         if (!(timeout > 0) || Double.isInfinite(timeout)) {
             throw new IllegalArgumentException("--timeout must be a positive number of seconds, not " + timeout);
         }
@@ -143,8 +148,9 @@ final class EvalCommand implements Callable<Integer> {
         }
         sampling.cancellation(); // a bad --max-time too
         Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("model", options.model().toAbsolutePath().normalize().toString());
-        settings.put("dataset", dataset.toAbsolutePath().normalize().toString());
+        settings.put("model", ModelOptions.inProject(options.model()));
+        settings.put("dataset", ModelOptions.inProject(dataset));
+        settings.put("dataset_sha256", sha256(dataset));
         settings.put("limit", limit);
         settings.put("gen_length", genLength);
         settings.put("block_length", blockLength);
@@ -182,6 +188,19 @@ final class EvalCommand implements Callable<Integer> {
         }
         stdout.flush();
         return 0;
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] chunk = new byte[1 << 16];
+            for (int n; (n = in.read(chunk)) > 0; ) {
+                digest.update(chunk, 0, n);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every JDK has SHA-256
+        }
     }
 
     /** {@link #complete(Session, Task)} with another schedule, the other sampling options unchanged. */

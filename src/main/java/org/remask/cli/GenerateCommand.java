@@ -61,7 +61,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "No progress line on stderr.")
     boolean quiet;
 
-    @Option(names = "--format", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--format", defaultValue = "text", paramLabel = "F", description = "text or json (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
     @Spec
@@ -69,7 +69,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        sampling.settle(options.model());
+        GenerationConfig generation = GenerationConfig.read(options.model());
+        sampling.settle(generation);
         String text = promptText();
         if (text == null && promptIds == null) {
             throw new IllegalArgumentException("a prompt is required: PROMPT, --prompt TEXT or --prompt-ids");
@@ -85,9 +86,16 @@ final class GenerateCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        ChatTemplate template = chat ? options.chatTemplate("give the prompt without --chat") : null;
+        if (generation.promptEndsWithNewline() && text != null && !chat && !text.endsWith("\n")) {
+            // A shell's "$(cat file)" drops the newline; without it these models write nonsense.
+            text += "\n";
+            err.println("remask: added the final newline that " + options.name() + "'s prompts end with"
+                    + " (prompt_ends_with_newline in its " + GenerationConfig.FILE + ")");
+        }
         try (Session session = new Session(options)) {
             Tokenizer tokenizer = text == null ? null : session.tokenizer();
-            long[] ids = text == null ? TokenIds.parse(promptIds, "--prompt-ids") : encode(session, text);
+            long[] ids = text == null ? TokenIds.parse(promptIds, "--prompt-ids") : encode(session, template, text);
             GenerationRequest request = session.request(ids, sampling);
 
             List<StepEvent> steps = new ArrayList<>();
@@ -157,15 +165,15 @@ final class GenerateCommand implements Callable<Integer> {
         return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
 
-    private long[] encode(Session session, String text) {
+    private long[] encode(Session session, ChatTemplate template, String text) {
         String rendered = text;
-        if (chat) {
+        if (template != null) {
             List<ChatMessage> messages = new ArrayList<>();
             if (system != null) {
                 messages.add(ChatMessage.system(system));
             }
             messages.add(ChatMessage.user(text));
-            rendered = ChatTemplate.load(options.model()).render(messages, true);
+            rendered = template.render(messages, true);
         }
         return session.tokenizer().encode(rendered);
     }

@@ -21,7 +21,7 @@ final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOptions options;
 
-    @Option(names = "--format", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--format", defaultValue = "text", paramLabel = "F", description = "text or json (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
     @Spec

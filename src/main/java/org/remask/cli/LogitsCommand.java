@@ -21,7 +21,7 @@ final class LogitsCommand implements Callable<Integer> {
     @Option(names = "--ids", required = true, paramLabel = "1,2,3", description = "Comma-separated token ids.")
     String ids;
 
-    @Option(names = "--format", defaultValue = "json",
+    @Option(names = "--format", defaultValue = "json", paramLabel = "F",
             description = "json ({\"logits\": [[...] per position]}) or text (argmax per position) (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 

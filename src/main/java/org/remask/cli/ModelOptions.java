@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import org.remask.engine.DType;
 import org.remask.engine.Model;
 import org.remask.engine.Threads;
+import org.remask.text.ChatTemplate;
 import picocli.CommandLine.Option;
 
 /** Where the model is and how to run it; shared by every command that loads one. */
@@ -14,7 +15,7 @@ final class ModelOptions {
     static final String DEFAULT_MODEL = "models/remask-mini-variants";
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Hugging Face checkpoint directory (config.json, safetensors; default: the shipped "
+            description = "Hugging Face checkpoint directory: config.json, safetensors, tokenizer (default: the shipped "
                     + DEFAULT_MODEL + ").")
     Path given;
 
@@ -36,20 +37,39 @@ final class ModelOptions {
             return given;
         }
         String property = System.getProperty("remask.default.model");
-        Path shipped = property != null ? Path.of(property) : besideJar();
+        Path shipped = property != null ? Path.of(property) : projectRoot().resolve(DEFAULT_MODEL);
         if (!Files.isDirectory(shipped)) {
             throw new IllegalArgumentException("no --model given, and the default model is not at " + shipped);
         }
         return shipped;
     }
 
-    private static Path besideJar() {
+    /** How to name the model in a message: --model as given, else the shipped model's folder. */
+    String name() {
+        return given != null ? given.toString() : DEFAULT_MODEL;
+    }
+
+    /** The model's chat template; a Base model, which has none, is bad input here: {@code instead} says why. */
+    ChatTemplate chatTemplate(String instead) {
+        return ChatTemplate.find(model()).orElseThrow(() -> new IllegalArgumentException(
+                name() + " has no chat template (a Base model): " + instead));
+    }
+
+    /** The checkout that holds this build: target/remask.jar (or target/classes) -> its root. */
+    static Path projectRoot() {
         try {
             Path jar = Path.of(ModelOptions.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            return jar.getParent().getParent().resolve(DEFAULT_MODEL); // target/remask.jar -> checkout root
+            return jar.toAbsolutePath().getParent().getParent();
         } catch (URISyntaxException | RuntimeException e) {
-            return Path.of(DEFAULT_MODEL);
+            return Path.of("").toAbsolutePath();
         }
+    }
+
+    /** A path as results files record it: relative to the checkout when inside it (so a clone reads them), else absolute. */
+    static String inProject(Path path) {
+        Path absolute = path.toAbsolutePath().normalize();
+        Path root = projectRoot().normalize();
+        return absolute.startsWith(root) ? root.relativize(absolute).toString() : absolute.toString();
     }
 
     DType resolvedDType() {

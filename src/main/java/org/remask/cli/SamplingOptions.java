@@ -1,9 +1,5 @@
 package org.remask.cli;
 
-import com.fasterxml.jackson.jr.ob.JSON;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
@@ -81,28 +77,9 @@ final class SamplingOptions {
     long eotId;
 
     /** Fills the defaults that come from the model directory; every command calls it before the rest. */
-    void settle(Path modelDir) {
+    void settle(GenerationConfig config) {
         if (genLength == null) {
-            genLength = maxNewTokens(modelDir.resolve("generation_config.json"));
-        }
-    }
-
-    private static int maxNewTokens(Path file) {
-        if (!Files.isRegularFile(file)) {
-            return DEFAULT_GEN_LENGTH;
-        }
-        try {
-            Object value = JSON.std.mapFrom(Files.readString(file)).get("max_new_tokens");
-            if (value == null) {
-                return DEFAULT_GEN_LENGTH;
-            }
-            if (!(value instanceof Integer n) || n < 1) {
-                throw new IllegalArgumentException(file + ": max_new_tokens must be a positive integer, not " + value);
-            }
-            return n;
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage().lines().findFirst()
-                    .orElse(""), e);
+            genLength = config.maxNewTokens() != null ? config.maxNewTokens() : DEFAULT_GEN_LENGTH;
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A model's chat template (tokenizer_config.json's {@code chat_template}), rendered by a real Jinja engine
@@ -42,12 +43,21 @@ public final class ChatTemplate {
      * @throws TextException when the file is missing or broken, or has no chat_template
      */
     public static ChatTemplate load(Path modelDir) {
+        return find(modelDir).orElseThrow(() -> new TextException(modelDir.resolve(ModelFiles.TOKENIZER_CONFIG)
+                + " has no chat_template: a Base model, whose prompts are plain text"));
+    }
+
+    /**
+     * {@link #load}, or empty when the model has no chat_template (a Base model).
+     *
+     * @throws TextException when the file is missing or broken
+     */
+    public static Optional<ChatTemplate> find(Path modelDir) {
         Objects.requireNonNull(modelDir, "modelDir");
         Map<String, Object> config = ModelFiles.tokenizerConfig(modelDir, true);
-        Path file = modelDir.resolve(ModelFiles.TOKENIZER_CONFIG);
         String template = templateOf(config.get("chat_template"));
         if (template == null || template.isBlank()) {
-            throw new TextException(file + " has no chat_template (use --prompt for Base models)");
+            return Optional.empty();
         }
         Map<String, Object> tokens = new LinkedHashMap<>();
         for (String key : new String[] {"bos_token", "eos_token", "unk_token", "pad_token"}) {
@@ -56,7 +66,7 @@ public final class ChatTemplate {
                 tokens.put(key, token);
             }
         }
-        return new ChatTemplate(template, Map.copyOf(tokens));
+        return Optional.of(new ChatTemplate(template, Map.copyOf(tokens)));
     }
 
     /** A template from its source, with the given bos_token and eos_token (either may be null: unset). */

@@ -73,6 +73,28 @@ class ChatCommandTest {
     /** Through a pseudo-terminal, as a person uses it: a prompt, two answered turns, /quit. */
     @Test
     void answersTwoTurnsOnAPseudoTerminal() throws IOException, InterruptedException {
+        String screen = onPseudoTerminal("hello\nand again\n/quit\n");
+        assertTrue(screen.contains("/quit or Ctrl-D ends it"), screen);
+        List<String> answers = expectedAnswers(List.of("hello", "and again"));
+        int first = screen.indexOf("> ");
+        int second = screen.indexOf("> ", first + 2);
+        int third = screen.indexOf("> ", second + 2);
+        assertTrue(first >= 0 && second > first && third > second, "a prompt before each turn and after the last:\n" + screen);
+        assertEquals(answers.get(0), screen.substring(first + 2, second).strip());
+        assertEquals(answers.get(1), screen.substring(second + 2, third).strip());
+    }
+
+    /** Ctrl-D at the prompt ends the chat with a newline, so that the shell's prompt starts its own line. */
+    @Test
+    void ctrlDLeavesTheCursorOnANewLine() throws IOException, InterruptedException {
+        String screen = onPseudoTerminal("\u0004");
+        int prompt = screen.lastIndexOf("> ");
+        assertTrue(prompt >= 0, screen);
+        assertTrue(screen.substring(prompt + 2).contains("\n"), "a newline after the last prompt:\n" + screen);
+    }
+
+    /** What a person sees running remask chat on a pseudo-terminal and typing {@code input}. */
+    private static String onPseudoTerminal(String input) throws IOException, InterruptedException {
         Path script = Path.of("/usr/bin/script");
         Assumptions.assumeTrue(Files.isExecutable(script), "util-linux script allocates the pseudo-terminal");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -83,19 +105,12 @@ class ChatCommandTest {
         Process process = new ProcessBuilder(script.toString(), "-q", "-e", "-c", command, "/dev/null")
                 .redirectErrorStream(true).start();
         try (OutputStream in = process.getOutputStream()) {
-            in.write("hello\nand again\n/quit\n".getBytes(StandardCharsets.UTF_8));
+            in.write(input.getBytes(StandardCharsets.UTF_8));
         }
         String screen = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "chat ends on /quit");
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "chat ends");
         assertEquals(0, process.exitValue(), screen);
-        assertTrue(screen.contains("/quit or Ctrl-D ends it"), screen);
-        List<String> answers = expectedAnswers(List.of("hello", "and again"));
-        int first = screen.indexOf("> ");
-        int second = screen.indexOf("> ", first + 2);
-        int third = screen.indexOf("> ", second + 2);
-        assertTrue(first >= 0 && second > first && third > second, "a prompt before each turn and after the last:\n" + screen);
-        assertEquals(answers.get(0), screen.substring(first + 2, second).strip());
-        assertEquals(answers.get(1), screen.substring(second + 2, third).strip());
+        return screen;
     }
 
     private static String quote(String text) {

@@ -52,6 +52,55 @@ class ShippedModelTest {
     }
 
     @Test
+    void aPromptWithoutItsFinalNewlineGetsItBackWithANote() {
+        CliTest.Run with = CliTest.run("generate", "--format", "json", PROMPT);
+        CliTest.Run without = CliTest.run("generate", "--format", "json", PROMPT.stripTrailing());
+        assertEquals(0, without.code(), without.err());
+        assertEquals("remask: added the final newline that models/remask-mini-variants's prompts end with"
+                + " (prompt_ends_with_newline in its generation_config.json)", without.err().strip());
+        assertEquals("", with.err());
+        String prompt = "\"prompt_ids\":";
+        assertEquals(with.out().substring(with.out().indexOf(prompt), with.out().indexOf("\"seconds\"")),
+                without.out().substring(without.out().indexOf(prompt), without.out().indexOf("\"seconds\"")));
+    }
+
+    @Test
+    void aModelWithoutTheNewlineFlagTakesThePromptAsItIs(@TempDir Path dir) throws IOException {
+        for (String name : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(Path.of("models/remask-mini-variants", name), dir.resolve(name));
+        }
+        CliTest.Run run = CliTest.run("generate", "--model", dir.toString(), "--gen-length", "8", PROMPT.stripTrailing());
+        assertEquals(0, run.code(), run.err());
+        assertEquals("", run.err());
+
+        Files.writeString(dir.resolve("generation_config.json"), "{\"prompt_ends_with_newline\": \"yes\"}");
+        CliTest.Run bad = CliTest.run("generate", "--model", dir.toString(), PROMPT);
+        assertEquals(2, bad.code());
+        assertEquals("remask: " + dir.resolve("generation_config.json")
+                + ": prompt_ends_with_newline must be true or false, not yes", bad.err().strip());
+    }
+
+    @Test
+    void aBaseModelRefusesChatWithWhatToDoInstead() {
+        CliTest.Run generate = CliTest.run("generate", "--chat", "hello");
+        assertEquals(2, generate.code());
+        assertEquals("remask: models/remask-mini-variants has no chat template (a Base model): give the prompt"
+                + " without --chat", generate.err().strip());
+        CliTest.Run chat = CliTest.run("chat", "--model", "models/remask-mini");
+        assertEquals(2, chat.code());
+        assertEquals("remask: models/remask-mini has no chat template (a Base model): remask chat needs an Instruct"
+                + " model; complete a plain-text prompt with remask generate PROMPT", chat.err().strip());
+    }
+
+    @Test
+    void resultsFilesNameTheModelAndDatasetRelativeToTheProject(@TempDir Path dir) {
+        assertEquals("models/remask-mini", ModelOptions.inProject(Path.of("models/remask-mini")));
+        assertEquals("datasets/minieval.jsonl",
+                ModelOptions.inProject(ModelOptions.projectRoot().resolve("datasets/../datasets/minieval.jsonl")));
+        assertEquals(dir.toAbsolutePath().toString(), ModelOptions.inProject(dir));
+    }
+
+    @Test
     void aMissingDefaultModelIsOneClearLine() {
         String saved = System.getProperty("remask.default.model");
         System.setProperty("remask.default.model", "/no/such/remask-mini");

@@ -62,6 +62,26 @@ class SweepCommandTest {
         assertEquals(3, Files.readAllLines(out.resolve("sweep.csv")).size());
     }
 
+    /** The dataset is recorded by its content, not only its path: an edited one is not resumed over. */
+    @Test
+    void refusesToResumeOverAnEditedDataset(@TempDir Path dir) throws IOException {
+        Path dataset = dir.resolve("tasks.jsonl");
+        Files.copy(DatasetTest.resource("mini.jsonl"), dataset);
+        String[] args = {"eval", "--model", EvalCommandTest.model(), "--dataset", dataset.toString(), "--limit", "1",
+            "--gen-length", "16", "--block-length", "16", "--sweep", "--out", dir.resolve("sweep").toString(),
+            "--sweep-schedules", "llada", "--llada-steps", "16", "--quiet"};
+        EvalCommandTest.Run first = EvalCommandTest.run(args);
+        assertEquals(0, first.code(), first.err());
+        Map<String, Object> settings = JSON.std.mapFrom(Files.readString(dir.resolve("sweep/sweep.json")));
+        assertEquals(dataset.toString(), settings.get("dataset"), "outside the project: absolute");
+
+        Files.writeString(dataset, Files.readString(dataset).replace("return", "return "));
+        EvalCommandTest.Run edited = EvalCommandTest.run(args);
+        assertEquals(2, edited.code(), edited.err());
+        assertTrue(edited.err().strip().lines().count() == 1 && edited.err().contains("dataset_sha256 "),
+                edited.err());
+    }
+
     @Test
     void usageErrors(@TempDir Path dir) {
         String mini = DatasetTest.resource("mini.jsonl").toString();

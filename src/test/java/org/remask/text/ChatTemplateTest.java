@@ -183,6 +183,7 @@ class ChatTemplateTest {
         Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": \"<|startoftext|>\"}");
         TextException e = assertThrows(TextException.class, () -> ChatTemplate.load(dir));
         assertEquals(dir.resolve("tokenizer_config.json")
-                + " has no chat_template (use --prompt for Base models)", e.getMessage());
+                + " has no chat_template: a Base model, whose prompts are plain text", e.getMessage());
+        assertTrue(ChatTemplate.find(dir).isEmpty());
     }
 }

@@ -6,7 +6,7 @@
 remask_have_tools() {
     [[ "${REMASK_SKIP_SETUP:-0}" == 1 ]] && return 0
     local cmd
-    for cmd in cmake g++ make mvn python3; do
+    for cmd in cmake g++ make mvn python3 bwrap; do
         command -v "$cmd" >/dev/null 2>&1 || return 1
     done
     [[ -f /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ]] || return 1

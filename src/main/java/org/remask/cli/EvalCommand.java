@@ -116,7 +116,7 @@ final class EvalCommand implements Callable<Integer> {
         sampling.cacheMode();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Sandbox sandbox = new Sandbox(Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9))));
+        Sandbox sandbox = sandbox(err);
         try (Session session = new Session(options)) {
             Completer completer = task -> complete(session, task);
             PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
@@ -169,7 +169,7 @@ final class EvalCommand implements Callable<Integer> {
         Sweep run = new Sweep(out, settings, title, restart);
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Sandbox sandbox = new Sandbox(Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9))));
+        Sandbox sandbox = sandbox(err);
         List<Sweep.Result> results;
         if (grid.stream().allMatch(run::done)) {
             results = run.run(grid, tasks, schedule -> null, sandbox, null, quiet ? null : err);
@@ -188,6 +188,17 @@ final class EvalCommand implements Callable<Integer> {
         }
         stdout.flush();
         return 0;
+    }
+
+    /** The sandbox for --timeout; a weaker one than bubblewrap is said once on stderr. */
+    private Sandbox sandbox(PrintWriter err) {
+        Sandbox sandbox = new Sandbox(Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9))));
+        if (sandbox.isolation() != Sandbox.Isolation.BUBBLEWRAP) {
+            err.println("remask: warning: bubblewrap (bwrap) is not usable here, so model-written code runs with "
+                    + (sandbox.isolation() == Sandbox.Isolation.UNSHARE ? "only its own network and PID namespaces"
+                    : "resource limits only") + " and can read this machine's files (scripts/setup installs it)");
+        }
+        return sandbox;
     }
 
     private static String sha256(Path file) throws IOException {

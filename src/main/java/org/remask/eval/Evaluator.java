@@ -6,12 +6,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
-/** Completes every task, runs prompt + completion + test + check(entry_point) in the sandbox, and counts passes. */
+/** Completes every task, runs the task's test against prompt + completion in the sandbox, and counts passes. */
 public final class Evaluator {
-    /** One task's result. */
-    public record TaskResult(String taskId, Outcome outcome, int exitCode, long nfe, double seconds,
-            double generationSeconds, String stderrTail) {}
+    /** One task's result: what was written, how its test run ended and why. */
+    public record TaskResult(String taskId, String completion, Outcome outcome, String reason, long nfe,
+            double seconds, double generationSeconds, String stderrTail) {}
 
     /** All results; pass@1 = passed / tasks (one greedy sample per task). */
     public record Report(List<TaskResult> results, double seconds) {
@@ -47,6 +53,7 @@ public final class Evaluator {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("task_id", r.taskId());
                 m.put("outcome", r.outcome().name());
+                m.put("reason", r.reason());
                 m.put("nfe", r.nfe());
                 m.put("seconds", r.seconds());
                 list.add(m);
@@ -72,41 +79,75 @@ public final class Evaluator {
     private final Completer completer;
     private final Sandbox sandbox;
     private final PrintWriter progress;
+    private final int checkers;
 
-    /** With a progress writer (a terminal's stderr), a line per task is redrawn in place; null for none. */
-    public Evaluator(Completer completer, Sandbox sandbox, PrintWriter progress) {
+    /**
+     * With a progress writer (a terminal's stderr), a line per task is redrawn in place; null for none. The
+     * test runs go to {@code checkers} threads, so that they overlap with the next completions and each other.
+     */
+    public Evaluator(Completer completer, Sandbox sandbox, PrintWriter progress, int checkers) {
+        if (checkers < 1) {
+            throw new IllegalArgumentException("checkers must be at least 1, not " + checkers);
+        }
         this.completer = completer;
         this.sandbox = sandbox;
         this.progress = progress;
+        this.checkers = checkers;
     }
 
-    public TaskResult evaluate(Task task) {
-        long start = System.nanoTime();
-        Completer.Completion completion = completer.complete(task);
-        double generation = (System.nanoTime() - start) / 1e9;
-        Sandbox.Result run = sandbox.run(task.program(completion.text()));
-        return new TaskResult(task.taskId(), run.outcome(), run.exitCode(), completion.nfe(),
-                (System.nanoTime() - start) / 1e9, generation, run.stderrTail());
+    /** As many checkers as processors. */
+    public Evaluator(Completer completer, Sandbox sandbox, PrintWriter progress) {
+        this(completer, sandbox, progress, Runtime.getRuntime().availableProcessors());
     }
 
     public Report evaluate(List<Task> tasks) {
         long start = System.nanoTime();
-        List<TaskResult> results = new ArrayList<>();
-        int passed = 0;
-        for (Task task : tasks) {
+        List<Future<TaskResult>> results = new ArrayList<>();
+        AtomicInteger passed = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(checkers);
+        try {
+            for (Task task : tasks) {
+                if (progress != null) {
+                    progress.printf(Locale.ROOT, "\r\033[K[%d/%d] %s  passed %d", results.size() + 1, tasks.size(),
+                            task.taskId(), passed.get());
+                    progress.flush();
+                }
+                long begun = System.nanoTime();
+                Completer.Completion completion;
+                try {
+                    completion = completer.complete(task);
+                } catch (RuntimeException e) { // e.g. a prompt over the model's context: this task, not the run
+                    double seconds = (System.nanoTime() - begun) / 1e9;
+                    results.add(CompletableFuture.completedFuture(new TaskResult(task.taskId(), "", Outcome.ERROR,
+                            "no completion: " + e.getMessage(), 0, seconds, seconds, "")));
+                    continue;
+                }
+                double generation = (System.nanoTime() - begun) / 1e9;
+                results.add(pool.submit(() -> {
+                    Sandbox.Result run = sandbox.check(task, completion.text());
+                    if (run.outcome() == Outcome.PASSED) {
+                        passed.incrementAndGet();
+                    }
+                    return new TaskResult(task.taskId(), completion.text(), run.outcome(), run.reason(),
+                            completion.nfe(), generation + run.seconds(), generation, run.stderrTail());
+                }));
+            }
+            List<TaskResult> done = new ArrayList<>();
+            for (Future<TaskResult> result : results) {
+                done.add(result.get());
+            }
+            return new Report(done, (System.nanoTime() - start) / 1e9);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the tests ran", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("a test run failed in the harness: " + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdownNow();
             if (progress != null) {
-                progress.printf(Locale.ROOT, "\r\033[K[%d/%d] %s  passed %d", results.size() + 1, tasks.size(),
-                        task.taskId(), passed);
+                progress.print("\r\033[K");
                 progress.flush();
             }
-            TaskResult result = evaluate(task);
-            passed += result.outcome() == Outcome.PASSED ? 1 : 0;
-            results.add(result);
         }
-        if (progress != null) {
-            progress.print("\r\033[K");
-            progress.flush();
-        }
-        return new Report(results, (System.nanoTime() - start) / 1e9);
     }
 }

@@ -1,49 +1,62 @@
 package org.remask.eval;
 
+import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * Runs untrusted Python source in a separate {@code python3} process and says how it ended.
+ * Runs a task's tests against a model-written completion and says how it ended, without trusting the
+ * completion with the verdict.
  *
- * <p>Each run gets a fresh temporary directory (deleted afterwards), stdin from /dev/null, a minimal environment
- * (PATH, LANG, HOME = the run's directory) and a wall-clock timeout after which the whole process tree is killed.
- * A small Python wrapper, {@value #WRAPPER}, sets resource limits before the candidate runs: address space
- * (RLIMIT_AS), CPU seconds (RLIMIT_CPU), size of files written, stdout and stderr included (RLIMIT_FSIZE), open
- * files, no core dumps, and a process count (RLIMIT_NPROC). RLIMIT_NPROC does not bind root, so when the wrapper
- * runs as root it first drops to the user nobody (uid 65534) in a private working directory. Where
- * {@code unshare} works (root, or unprivileged user namespaces), the run is in its own network namespace (no
- * network: only a loopback that is down) and its own PID namespace: the wrapper is its PID 1, so every process the
- * candidate forked dies with it, and {@code --kill-child} ties the namespace to the unshare process this class
- * kills on timeout. Without unshare the wrapper starts a new session and the harness kills its descendants.
+ * <p>Two Python processes per run. The checker ({@code checker.py}, trusted) runs the task's prompt and test
+ * and decides the verdict; the candidate ({@code candidate.py}, untrusted) runs prompt + completion inside the
+ * sandbox and answers the test's calls of the entry point over a pipe, arguments and results as plain data
+ * (None, bool, int, float, str, bytes, complex and lists, tuples, sets and dicts of them). Nothing the candidate
+ * can reach ({@code __main__}, frames, {@code gc}, file descriptors, builtins, an {@code __eq__} that always
+ * says yes, {@code sys.exit(0)}, {@code os._exit(0)}) turns a wrong answer into a pass: only the values it
+ * returns count, compared by the test's own code in the checker. Arguments are copies, so a test that
+ * expects the candidate to change its argument in place fails.
  *
- * <p>Output goes to files in the run's directory (capped by RLIMIT_FSIZE, so a flood of output never blocks the
- * child nor fills the heap); the harness reads only their first {@value #OUTPUT_BYTES} bytes and stderr's tail.
- *
- * <p>PASSED needs exit code 0 and a per-run random sentinel that the wrapper writes, after the program ran to its
- * end, to a status file the candidate (as nobody) cannot write. The sentinel comes in an environment variable the
- * wrapper removes before the candidate runs and is never in the candidate's text, so {@code sys.exit(0)},
- * {@code os._exit(0)} or a crash before the tests finish is not a pass. This guards against accidental early
- * exits, not against an adversary that digs through the interpreter's memory.
+ * <p>The sandbox ({@link Isolation}): with bubblewrap, the candidate runs as nobody in new user, PID,
+ * network, IPC and UTS namespaces, in a new session, dying with the checker, and sees only /usr read-only
+ * (and the interpreter's own prefix), its own /proc and /dev, and private size-capped /tmp and /dev/shm that
+ * vanish with it. Without bubblewrap it falls back to {@code unshare} (network and PID namespaces, as root)
+ * or to nothing: then it sees the machine's files as nobody (or as the user) would. In every mode: resource
+ * limits (address space, CPU seconds, file size, stdout and stderr included, open files, processes, no core
+ * dumps), a wall-clock timeout that kills the whole tree, a temporary directory deleted afterwards, and only
+ * the first {@value #OUTPUT_BYTES} bytes of stdout and the last {@value #STDERR_TAIL_BYTES} of stderr read.
  */
 public final class Sandbox {
-    static final String WRAPPER = "harness.py";
     static final int OUTPUT_BYTES = 64 * 1024;
     static final int STDERR_TAIL_BYTES = 2 * 1024;
-    private static final int HARNESS_ERROR = 121;
+    private static final int NOBODY = 65534;
+
+    /** How the candidate is confined, strongest first; {@link #detect} picks the strongest that works here. */
+    public enum Isolation {
+        /** bubblewrap: its own namespaces and a read-only view of /usr only. */
+        BUBBLEWRAP,
+        /** unshare: its own network and PID namespaces; the machine's files as nobody sees them. */
+        UNSHARE,
+        /** resource limits and a new session only. */
+        NONE
+    }
 
     /** Limits of one run. */
     public record Limits(Duration timeout, long memoryBytes, long fileBytes, int processes) {
@@ -63,29 +76,40 @@ public final class Sandbox {
     }
 
     /**
-     * What one run did: how it ended, its exit code (-1 on timeout or harness error; 128 + N when killed by signal
-     * N), the head of stdout and the tail of stderr, its wall-clock seconds and the directory it ran in (deleted).
+     * What one run did: how it ended and why (the failed assert, the exception, the signal; empty on a pass),
+     * the head of the candidate's stdout and the tail of its stderr, the wall-clock seconds and the directory
+     * it ran in (deleted).
      */
-    public record Result(Outcome outcome, int exitCode, String stdout, String stderrTail, double seconds,
+    public record Result(Outcome outcome, String reason, String stdout, String stderrTail, double seconds,
             Path directory) {}
 
     private final String python;
     private final Limits limits;
-    private final boolean namespaces;
+    private final Isolation isolation;
+    /** The command the candidate's interpreter runs under: bwrap's or unshare's, or none. */
+    private final List<String> confinement;
 
     public Sandbox(Limits limits) {
-        this(findPython(), limits, unshareWorks());
+        this(findPython(), limits);
     }
 
-    Sandbox(String python, Limits limits, boolean namespaces) {
+    Sandbox(String python, Limits limits) {
+        this(python, limits, detect(python));
+    }
+
+    Sandbox(String python, Limits limits, Isolation isolation) {
         this.python = python;
         this.limits = limits;
-        this.namespaces = namespaces;
+        this.isolation = isolation;
+        this.confinement = switch (isolation) {
+            case BUBBLEWRAP -> bubblewrap(python);
+            case UNSHARE -> List.of(UNSHARE);
+            case NONE -> List.of();
+        };
     }
 
-    /** Whether runs get their own network and PID namespaces. */
-    public boolean namespaces() {
-        return namespaces;
+    public Isolation isolation() {
+        return isolation;
     }
 
     public Limits limits() {
@@ -128,106 +152,172 @@ public final class Sandbox {
     }
 
     private static final String[] UNSHARE = {"unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child"};
-    private static volatile Boolean unshareWorks;
+    private static final Map<String, Isolation> DETECTED = new ConcurrentHashMap<>();
 
-    /** Whether {@code unshare --net --pid --fork --mount-proc --kill-child true} succeeds here (checked once). */
-    static boolean unshareWorks() {
-        Boolean known = unshareWorks;
-        if (known == null) {
-            known = false;
-            try {
-                List<String> command = new ArrayList<>(List.of(UNSHARE));
-                command.add("true");
-                Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-                known = p.waitFor(5, TimeUnit.SECONDS) && p.exitValue() == 0;
-                if (p.isAlive()) {
-                    p.destroyForcibly();
-                }
-            } catch (IOException e) {
-                known = false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+    /** The strongest isolation that works here for this interpreter (checked once): bwrap, unshare, none. */
+    static Isolation detect(String python) {
+        return DETECTED.computeIfAbsent(python, p -> {
+            if (succeeds(asCandidate(p, bubblewrap(p)))) {
+                return Isolation.BUBBLEWRAP;
             }
-            unshareWorks = known;
-        }
-        return known;
+            return succeeds(asCandidate(p, List.of(UNSHARE))) ? Isolation.UNSHARE : Isolation.NONE;
+        });
     }
 
-    /** Runs the source and reports how it ended; never throws for anything the program does. */
-    public Result run(String source) {
+    /** {@code sandbox true}, started as the checker starts the candidate (as nobody, with bwrap, when root). */
+    private static List<String> asCandidate(String python, List<String> sandbox) {
+        List<String> command = new ArrayList<>(List.of(python, "-I", "-S", "-c", """
+                import os, subprocess, sys
+                user = %d if os.geteuid() == 0 and sys.argv[1] == "bwrap" else None
+                sys.exit(subprocess.run(sys.argv[1:], user=user, group=user, stdin=subprocess.DEVNULL,
+                                        extra_groups=None if user is None else []).returncode)
+                """.formatted(NOBODY)));
+        command.addAll(sandbox);
+        command.add("/usr/bin/true");
+        return command;
+    }
+
+    private static boolean succeeds(List<String> command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            boolean ok = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+            p.destroyForcibly();
+            return ok;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /**
+     * bubblewrap's command line: new namespaces (user, PID, network, IPC, UTS), a new session, death with the
+     * checker; /usr read-only (with Debian's /bin, /lib, ... links into it) and the interpreter's own prefix
+     * where it lies elsewhere (a virtual environment); its own /proc and /dev; /tmp (the working directory)
+     * and /dev/shm private, size-capped tmpfs.
+     */
+    private static List<String> bubblewrap(String python) {
+        List<String> command = new ArrayList<>(List.of("bwrap", "--unshare-all", "--new-session", "--die-with-parent",
+                "--ro-bind", "/usr", "/usr"));
+        for (String link : List.of("bin", "sbin", "lib", "lib64", "lib32", "libx32")) {
+            if (Files.isSymbolicLink(Path.of("/" + link))) {
+                command.addAll(List.of("--symlink", "usr/" + link, "/" + link));
+            }
+        }
+        for (String prefix : interpreterPrefixes(python)) {
+            if (!prefix.equals("/usr") && !prefix.startsWith("/usr/")) {
+                command.addAll(List.of("--ro-bind", prefix, prefix));
+            }
+        }
+        String size = Long.toString(Limits.defaults().fileBytes());
+        command.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp",
+                "--size", size, "--tmpfs", "/dev/shm", "--chdir", "/tmp"));
+        return command;
+    }
+
+    /** The interpreter's sys.prefix and sys.base_prefix (where its standard library lives). */
+    private static List<String> interpreterPrefixes(String python) {
+        try {
+            Process p = new ProcessBuilder(python, "-I", "-S", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 ? out.lines().distinct().toList() : List.of();
+        } catch (IOException e) {
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
+    }
+
+    /** Runs the task's test against prompt + completion and reports how it ended; never throws for what it does. */
+    public Result check(Task task, String completion) {
         long start = System.nanoTime();
         Path dir;
         try {
             dir = Files.createTempDirectory("remask-eval-");
         } catch (IOException e) {
-            return new Result(Outcome.ERROR, -1, "", "cannot create a temporary directory: " + e.getMessage(), 0, null);
+            return new Result(Outcome.ERROR, "cannot create a temporary directory: " + e.getMessage(), "", "", 0, null);
         }
         try {
-            return run(dir, source, start);
+            return check(dir, task, completion, start);
         } catch (IOException e) {
-            return new Result(Outcome.ERROR, -1, "", "harness: " + e.getMessage(), seconds(start), dir);
+            return new Result(Outcome.ERROR, "harness: " + e.getMessage(), "", "", seconds(start), dir);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Result(Outcome.ERROR, -1, "", "harness: interrupted", seconds(start), dir);
+            return new Result(Outcome.ERROR, "harness: interrupted", "", "", seconds(start), dir);
         } finally {
             deleteTree(dir);
         }
     }
 
-    private Result run(Path dir, String source, long start) throws IOException, InterruptedException {
-        Path program = Files.writeString(dir.resolve("program.py"), source, StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve(WRAPPER), WRAPPER_SOURCE, StandardCharsets.UTF_8);
-        Path status = dir.resolve("status");
-        Path out = dir.resolve("stdout");
-        Path err = dir.resolve("stderr");
-        String sentinel = UUID.randomUUID().toString();
-
-        List<String> command = new ArrayList<>();
-        if (namespaces) {
-            command.addAll(List.of(UNSHARE));
+    private Result check(Path dir, Task task, String completion, long start) throws IOException, InterruptedException {
+        for (String script : List.of("checker.py", "candidate.py")) {
+            try (InputStream in = Sandbox.class.getResourceAsStream(script)) {
+                Files.copy(Objects.requireNonNull(in, script), dir.resolve(script));
+            }
         }
-        command.addAll(List.of(python, "-I", "-S", dir.resolve(WRAPPER).toString(), program.toString(),
-                status.toString(), dir.resolve("work").toString()));
+        Files.writeString(dir.resolve("prompt.py"), task.prompt(), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("completion.py"), completion, StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("test.py"), task.test(), StandardCharsets.UTF_8);
+        boolean root = isRoot();
+        String user = "-";
+        String work;
+        if (isolation == Isolation.BUBBLEWRAP) {
+            work = "/tmp"; // bwrap's private tmpfs
+            user = root ? Integer.toString(NOBODY) : "-"; // bwrap itself runs as nobody, in a user namespace
+        } else {
+            Path dirForNobody = Files.createDirectory(dir.resolve("work"));
+            if (root) { // candidate.py drops to nobody: let it into its directory and no further
+                Files.setAttribute(dirForNobody, "unix:uid", NOBODY);
+                Files.setAttribute(dirForNobody, "unix:gid", NOBODY);
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+            }
+            work = dirForNobody.toString();
+        }
+        List<String> command = new ArrayList<>(List.of(python, "-I", "-S", dir.resolve("checker.py").toString(),
+                dir.toString(), task.entryPoint(), user, work, Long.toString(limits.memoryBytes()),
+                Long.toString(limits.fileBytes()), Integer.toString(limits.processes()),
+                Long.toString(Math.max(1, limits.timeout().toSeconds() + 1))));
+        command.addAll(confinement);
+        command.add(python);
+
+        Path verdict = dir.resolve("verdict");
+        Path checkerErr = dir.resolve("checker-stderr");
         ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile());
-        Map<String, String> env = builder.environment();
-        env.clear();
-        env.put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        env.put("LANG", "C.UTF-8");
-        env.put("HOME", dir.resolve("work").toString());
-        env.put("PYTHONDONTWRITEBYTECODE", "1");
-        env.put("REMASK_SENTINEL", sentinel);
-        env.put("REMASK_LIMITS", limits.memoryBytes() + " " + limits.fileBytes() + " " + limits.processes() + " "
-                + Math.max(1, limits.timeout().toSeconds() + 1));
-
+                .redirectOutput(verdict.toFile()).redirectError(checkerErr.toFile());
+        builder.environment().clear();
+        builder.environment().putAll(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin", "LANG", "C.UTF-8"));
         Process process = builder.start();
         boolean finished = process.waitFor(limits.timeout().toNanos(), TimeUnit.NANOSECONDS);
-        if (!finished) {
-            killTree(process);
-        } else if (!namespaces) {
-            killTree(process); // the candidate's forked stragglers, if any
-        }
+        killTree(process); // on a timeout everything; otherwise the candidate's stragglers, if any
         double seconds = seconds(start);
-        String stdout = head(out, OUTPUT_BYTES);
-        String stderr = tail(err, STDERR_TAIL_BYTES);
+        String stdout = head(dir.resolve("stdout"), OUTPUT_BYTES);
+        String stderr = tail(dir.resolve("stderr"), STDERR_TAIL_BYTES);
         if (!finished) {
-            return new Result(Outcome.TIMEOUT, -1, stdout, stderr, seconds, dir);
+            return new Result(Outcome.TIMEOUT, "over the " + limits.timeout().toMillis() / 1000.0 + " s limit", stdout,
+                    stderr, seconds, dir);
         }
-        int code = process.exitValue();
-        boolean completed = Files.exists(status) && head(status, 1024).strip().equals(sentinel);
-        Outcome outcome;
-        if (code == 0 && completed) {
-            outcome = Outcome.PASSED;
-        } else if (code == HARNESS_ERROR && !completed && stderr.contains("remask-harness:")) {
-            outcome = Outcome.ERROR;
-        } else if (code > 128 && code < 128 + 65) {
-            outcome = Outcome.CRASHED;
-        } else {
-            outcome = Outcome.FAILED;
+        try {
+            Map<String, Object> decided = JSON.std.mapFrom(head(verdict, OUTPUT_BYTES).strip());
+            Outcome outcome = Outcome.valueOf(((String) decided.get("outcome")).toUpperCase(Locale.ROOT));
+            return new Result(outcome, (String) decided.get("reason"), stdout, stderr, seconds, dir);
+        } catch (IOException | RuntimeException e) {
+            String why = tail(checkerErr, STDERR_TAIL_BYTES).strip();
+            return new Result(Outcome.ERROR, "the checker failed (exit " + process.exitValue() + "): "
+                    + why.substring(why.lastIndexOf('\n') + 1), stdout, stderr, seconds, dir);
         }
-        return new Result(outcome, code, stdout, stderr, seconds, dir);
+    }
+
+    private static boolean isRoot() {
+        try {
+            return Files.getAttribute(Path.of("/proc/self"), "unix:uid").equals(0);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Kills the process and everything below it, repeating while new descendants appear (a forking loop). */
@@ -286,82 +376,4 @@ public final class Sandbox {
             // the same
         }
     }
-
-    /**
-     * The wrapper: argv is PROGRAM STATUS WORKDIR. It reads the program, sets the limits, drops root, runs the
-     * program as __main__ and only then writes the sentinel to STATUS (opened before dropping root).
-     */
-    static final String WRAPPER_SOURCE = """
-            import os, resource, sys
-
-            def fail(message):
-                sys.stderr.write("remask-harness: " + message + "\\n")
-                sys.stderr.flush()
-                os._exit(121)
-
-            try:
-                program_path, status_path, work = sys.argv[1], sys.argv[2], sys.argv[3]
-                sentinel = os.environ.pop("REMASK_SENTINEL")
-                memory, fsize, nproc, cpu = (int(v) for v in os.environ.pop("REMASK_LIMITS").split())
-                with open(program_path, encoding="utf-8") as f:
-                    source = f.read()
-                os.unlink(program_path)
-                status = open(status_path, "w")
-                os.mkdir(work, 0o700)
-                root = os.geteuid() == 0
-                if root:
-                    os.chmod(os.path.dirname(work), 0o711)
-                    os.chown(work, 65534, 65534)
-            except Exception as e:
-                fail(repr(e))
-
-            if os.getpid() == 1:
-                # PID 1 of a namespace ignores signals it has no handler for (even SIGKILL from inside), so the
-                # program runs in a child; when this process exits, the kernel kills the whole namespace.
-                child = os.fork()
-                if child:
-                    status.close()
-                    while True:
-                        pid, st = os.waitpid(-1, 0)
-                        if pid == child:
-                            os._exit(os.waitstatus_to_exitcode(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
-            try:
-                if os.getpid() != 1 and os.getpid() != os.getsid(0):
-                    os.setsid()
-                if not root:
-                    mine = 0
-                    for p in os.listdir("/proc"):
-                        try:
-                            mine += p.isdigit() and os.stat("/proc/" + p).st_uid == os.getuid()
-                        except OSError:
-                            pass
-                    nproc += mine
-                for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, fsize),
-                                     (resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_CPU, cpu),
-                                     (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, 256)):
-                    soft, hard = resource.getrlimit(limit)
-                    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-                    resource.setrlimit(limit, (value, value))
-                if root:
-                    os.setgroups([])
-                    os.setgid(65534)
-                    os.setuid(65534)
-                os.chdir(work)
-                os.environ["HOME"] = work
-            except Exception as e:
-                fail(repr(e))
-
-            code = compile(source, "candidate.py", "exec")
-            del source
-            namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-            try:
-                exec(code, namespace)
-            except SystemExit as e:
-                sys.stderr.write("remask-harness: the program exited (%r) before its tests finished\\n" % (e.code,))
-                sys.stderr.flush()
-                os._exit(3)
-            sys.stdout.flush()
-            status.write(sentinel)
-            status.close()
-            """;
 }

@@ -14,9 +14,4 @@ public record Task(String taskId, String prompt, String entryPoint, String test,
         Objects.requireNonNull(test, "test");
         canonicalSolution = canonicalSolution == null ? "" : canonicalSolution;
     }
-
-    /** The program that is run: prompt, completion, the test and the call {@code check(entry_point)}. */
-    public String program(String completion) {
-        return prompt + completion + "\n\n" + test + "\n\ncheck(" + entryPoint + ")\n";
-    }
 }

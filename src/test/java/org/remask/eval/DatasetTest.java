@@ -34,7 +34,7 @@ class DatasetTest {
         assertEquals("add", tasks.get(0).entryPoint());
         assertTrue(tasks.get(0).prompt().startsWith("def add(a: int, b: int) -> int:\n"));
         assertEquals("    return a + b\n", tasks.get(0).canonicalSolution());
-        assertTrue(tasks.get(1).program("    return s[::-1]\n").endsWith("\n\ncheck(reverse)\n"));
+        assertTrue(tasks.get(1).test().contains("def check(candidate)"), tasks.get(1).test());
     }
 
     @Test

@@ -1,9 +1,12 @@
 package org.remask.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -12,11 +15,14 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.remask.eval.Completer;
 import org.remask.eval.Dataset;
 import org.remask.eval.Evaluator;
+import org.remask.eval.Outcome;
+import org.remask.eval.Sample;
 import org.remask.eval.Sandbox;
 import org.remask.eval.Stops;
 import org.remask.eval.Sweep;
@@ -60,6 +66,21 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "text", paramLabel = "F", description = "text or json (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
+    @Option(names = "--samples", defaultValue = "1", paramLabel = "N",
+            description = "Completions per task, sample i with seed --seed + i (more than one needs --temperature above 0);"
+                    + " pass@k is reported for k = 1, 10, 100, ... up to N (default: ${DEFAULT-VALUE}).")
+    int samples;
+
+    @Option(names = "--samples-out", paramLabel = "FILE",
+            description = "Write a JSON line per completion as its test run ends: task_id, sample, completion, result"
+                    + " (passed, failed, timeout, crashed or error), passed and reason.")
+    Path samplesOut;
+
+    @Option(names = "--score", paramLabel = "FILE",
+            description = "Score the completions in FILE (openai/human-eval's samples.jsonl: task_id and completion, several"
+                    + " per task allowed) instead of a model's.")
+    Path score;
+
     @Option(names = "--sweep", description = "Run the grid of --sweep-schedules (--llada-steps, --pyramid-factors,"
             + " --thresholds) instead of the one --schedule; needs --out.")
     boolean sweep;
@@ -91,7 +112,6 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        sampling.settle(GenerationConfig.read(options.model()));
         if (!(timeout > 0) || Double.isInfinite(timeout)) {
             throw new IllegalArgumentException("--timeout must be a positive number of seconds, not " + timeout);
         }
@@ -105,7 +125,24 @@ final class EvalCommand implements Callable<Integer> {
         if (sweep && out == null) {
             throw new IllegalArgumentException("--sweep needs --out DIR");
         }
+        if (samples < 1) {
+            throw new IllegalArgumentException("--samples must be at least 1, not " + samples);
+        }
+        if (sweep && (samples > 1 || samplesOut != null || score != null)) {
+            throw new IllegalArgumentException("--samples, --samples-out and --score go without --sweep");
+        }
+        if (score != null && (samples > 1 || limit != null)) {
+            throw new IllegalArgumentException("--score scores every sample in its file: it goes without --samples and --limit");
+        }
+        if (samples > 1 && sampling.temperature == 0) {
+            throw new IllegalArgumentException("--samples " + samples + " needs --temperature above 0: at temperature 0"
+                    + " every sample is the same");
+        }
         List<Task> tasks = Dataset.read(dataset);
+        if (score != null) {
+            return score(tasks);
+        }
+        sampling.settle(GenerationConfig.read(options.model()));
         if (limit != null && limit < tasks.size()) {
             tasks = tasks.subList(0, limit);
         }
@@ -117,18 +154,77 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Sandbox sandbox = sandbox(err);
-        try (Session session = new Session(options)) {
-            Completer completer = task -> complete(session, task);
-            PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
-            Evaluator.Report report = new Evaluator(completer, sandbox, progress).evaluate(tasks);
-            if (format == OutputFormat.json) {
-                out.println(JSON.std.asString(report.json()));
-            } else {
-                report.printTable(out);
-            }
-            out.flush();
+        PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
+        try (Session session = new Session(options); SamplesWriter writer = new SamplesWriter(samplesOut)) {
+            Completer completer = (task, sample) -> complete(session, task, sample);
+            return report(new Evaluator(completer, sandbox, progress).evaluate(tasks, samples, writer::write));
+        }
+    }
+
+    /** --score: the given completions through the sandbox, no model. */
+    private int score(List<Task> tasks) throws IOException {
+        Map<String, Task> byId = new LinkedHashMap<>();
+        tasks.forEach(task -> byId.put(task.taskId(), task));
+        List<Sample> given = Sample.read(score, byId, dataset); // the whole file is checked before any run
+        PrintWriter err = spec.commandLine().getErr();
+        Sandbox sandbox = sandbox(err);
+        PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
+        try (SamplesWriter writer = new SamplesWriter(samplesOut)) {
+            return report(Evaluator.score(given, byId, sandbox, progress, writer::write));
+        }
+    }
+
+    /** Prints the report; exit 1 when some completion could not be run (its reason is in the report). */
+    private int report(Evaluator.Report report) throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        if (format == OutputFormat.json) {
+            out.println(JSON.std.asString(report.json()));
+        } else {
+            report.printTable(out);
+        }
+        out.flush();
+        if (report.errors() > 0) {
+            spec.commandLine().getErr().printf(Locale.ROOT, "remask: %d of %d completions could not be run (outcome"
+                    + " ERROR; the reasons are in the report)%n", report.errors(), report.results().size());
+            return ErrorHandler.RUNTIME_ERROR;
         }
         return 0;
+    }
+
+    /** --samples-out: a JSON line per result, flushed as it comes, so an interrupted run keeps what it scored. */
+    private static final class SamplesWriter implements AutoCloseable {
+        private final BufferedWriter writer;
+
+        SamplesWriter(Path file) throws IOException {
+            writer = file == null ? null : Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+        }
+
+        void write(Evaluator.TaskResult result) {
+            if (writer == null) {
+                return;
+            }
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("task_id", result.taskId());
+            line.put("sample", result.sample());
+            line.put("completion", result.completion());
+            line.put("result", result.outcome().name().toLowerCase(Locale.ROOT));
+            line.put("passed", result.outcome() == Outcome.PASSED);
+            line.put("reason", result.reason());
+            try {
+                writer.write(JSON.std.asString(line));
+                writer.newLine();
+                writer.flush();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the samples file: " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (writer != null) {
+                writer.close();
+            }
+        }
     }
 
     private int sweep(List<Task> tasks) throws IOException {
@@ -176,7 +272,7 @@ final class EvalCommand implements Callable<Integer> {
         } else {
             try (Session session = new Session(options)) {
                 PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
-                results = run.run(grid, tasks, schedule -> task -> complete(session, task, schedule), sandbox,
+                results = run.run(grid, tasks, schedule -> (task, sample) -> complete(session, task, schedule), sandbox,
                         progress, quiet ? null : err);
             }
         }
@@ -214,16 +310,19 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    /** {@link #complete(Session, Task)} with another schedule, the other sampling options unchanged. */
+    /** {@link #complete(Session, Task, int)}'s first sample with another schedule, the other options unchanged. */
     private Completer.Completion complete(Session session, Task task, Schedule schedule) {
         long[] ids = session.tokenizer().encode(task.prompt());
         return generate(session, session.request(ids, sampling).withSchedule(schedule));
     }
 
-    /** The prompt encoded raw (no chat template), generated, decoded up to EoT/EOS and cut at the stop sequences. */
-    private Completer.Completion complete(Session session, Task task) {
+    /**
+     * The prompt encoded raw (no chat template), generated with seed --seed + sample, decoded up to EoT/EOS and cut at
+     * the stop sequences.
+     */
+    private Completer.Completion complete(Session session, Task task, int sample) {
         long[] ids = session.tokenizer().encode(task.prompt());
-        return generate(session, session.request(ids, sampling));
+        return generate(session, session.request(ids, sampling).withSeed(sampling.seed + sample));
     }
 
     private Completer.Completion generate(Session session, GenerationRequest request) {

@@ -24,59 +24,69 @@ public final class Dataset {
      * (IllegalArgumentException for bad content, UncheckedIOException for a missing or unreadable file).
      */
     public static List<Task> read(Path file) {
+        List<Task> tasks = new ArrayList<>();
+        for (Line line : lines(file, "dataset")) {
+            tasks.add(new Task(line.field("task_id", true), line.field("prompt", true), line.field("entry_point", true),
+                    line.field("test", true), line.field("canonical_solution", false)));
+        }
+        if (tasks.isEmpty()) {
+            throw new IllegalArgumentException(file + ": no tasks in the dataset");
+        }
+        return tasks;
+    }
+
+    /** One JSON object of a JSON Lines file, with where it came from for the messages. */
+    record Line(Path file, int number, Map<String, Object> json) {
+        /** The string field NAME; a missing optional one is "". */
+        String field(String name, boolean required) {
+            Object value = json.get(name);
+            if (value == null) {
+                if (required) {
+                    throw new IllegalArgumentException(file + ": missing field " + name + " at line " + number);
+                }
+                return "";
+            }
+            if (!(value instanceof String s)) {
+                throw new IllegalArgumentException(file + ": field " + name + " at line " + number + " is not a string");
+            }
+            return s;
+        }
+    }
+
+    /** The objects of a JSON Lines file (plain, or gzipped by the name's ending .gz); blank lines are skipped. */
+    static List<Line> lines(Path file, String what) {
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("no such dataset file: " + file);
+            throw new IllegalArgumentException("no such " + what + " file: " + file);
         }
         try (InputStream raw = Files.newInputStream(file);
                 InputStream in = file.getFileName().toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw;
                 BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-            List<Task> tasks = new ArrayList<>();
-            String line;
+            List<Line> lines = new ArrayList<>();
+            String text;
             int number = 0;
-            while ((line = reader.readLine()) != null) {
+            while ((text = reader.readLine()) != null) {
                 number++;
-                if (!line.isBlank()) {
-                    tasks.add(parse(file, number, line));
+                if (text.isBlank()) {
+                    continue;
                 }
+                Map<String, Object> json;
+                try {
+                    json = JSON.std.mapFrom(text);
+                } catch (IOException | RuntimeException e) {
+                    throw new IllegalArgumentException(file + ": bad JSON at line " + number + ": "
+                            + firstLine(e.getMessage()));
+                }
+                if (json == null) {
+                    throw new IllegalArgumentException(file + ": bad JSON at line " + number + ": not an object");
+                }
+                lines.add(new Line(file, number, json));
             }
-            if (tasks.isEmpty()) {
-                throw new IllegalArgumentException(file + ": no tasks in the dataset");
-            }
-            return tasks;
+            return lines;
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("no such dataset file: " + file);
+            throw new IllegalArgumentException("no such " + what + " file: " + file);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot read the dataset: " + e.getMessage(), e);
+            throw new UncheckedIOException(file + ": cannot read the " + what + ": " + e.getMessage(), e);
         }
-    }
-
-    private static Task parse(Path file, int number, String line) {
-        Map<String, Object> json;
-        try {
-            json = JSON.std.mapFrom(line);
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException(file + ": bad JSON at line " + number + ": " + firstLine(e.getMessage()));
-        }
-        if (json == null) {
-            throw new IllegalArgumentException(file + ": bad JSON at line " + number + ": not an object");
-        }
-        return new Task(field(json, "task_id", file, number, true), field(json, "prompt", file, number, true),
-                field(json, "entry_point", file, number, true), field(json, "test", file, number, true),
-                field(json, "canonical_solution", file, number, false));
-    }
-
-    private static String field(Map<String, Object> json, String name, Path file, int number, boolean required) {
-        Object value = json.get(name);
-        if (value == null) {
-            if (required) {
-                throw new IllegalArgumentException(file + ": missing field " + name + " at line " + number);
-            }
-            return "";
-        }
-        if (!(value instanceof String s)) {
-            throw new IllegalArgumentException(file + ": field " + name + " at line " + number + " is not a string");
-        }
-        return s;
     }
 
     private static String firstLine(String message) {

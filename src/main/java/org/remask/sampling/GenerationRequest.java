@@ -59,6 +59,13 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
         return new GenerationRequest(promptIds, genLength, blockLength, other, sampling, cache);
     }
 
+    /** The same request with another noise seed (another sample of the same prompt). */
+    public GenerationRequest withSeed(long seed) {
+        SampleSettings s = sampling;
+        return new GenerationRequest(promptIds, genLength, blockLength, schedule, new SampleSettings(s.cfgScale(),
+                s.temperature(), s.remasking(), s.eosLogitOff(), s.eosConfidenceOff(), s.eotId(), seed), cache);
+    }
+
     public int blockCount() {
         return genLength / blockLength;
     }

@@ -21,11 +21,11 @@ class MiniEvalTest {
         tasks.forEach(task -> assertTrue(prompts.add(task.prompt()), task.taskId() + " repeats a prompt"));
 
         Sandbox sandbox = new Sandbox(Sandbox.Limits.defaults());
-        Completer canonical = task -> new Completer.Completion(task.canonicalSolution(), 0);
+        Completer canonical = (task, sample) -> new Completer.Completion(task.canonicalSolution(), 0);
         Evaluator.Report right = new Evaluator(canonical, sandbox, null).evaluate(tasks);
         assertEquals(1.0, right.passAt1(), right.results().toString());
         // The first argument back, unchanged: a plausible wrong answer that no test may accept.
-        Completer identity = task -> new Completer.Completion(
+        Completer identity = (task, sample) -> new Completer.Completion(
                 "    return " + task.prompt().substring(task.prompt().indexOf('(') + 1).split("[,)]")[0] + "\n", 0);
         Evaluator.Report wrong = new Evaluator(identity, sandbox, null).evaluate(tasks);
         assertEquals(0, wrong.passed(), wrong.results().stream()

@@ -53,7 +53,7 @@ class SweepTest {
     }
 
     static Completer fake(Schedule schedule, AtomicInteger calls) {
-        return task -> {
+        return (task, sample) -> {
             calls.incrementAndGet();
             int index = Integer.parseInt(task.taskId().substring(task.taskId().indexOf('/') + 1));
             String text = index < passing(schedule) ? task.canonicalSolution() : "    return None\n";

@@ -21,7 +21,7 @@ class TrainingTasksTest {
         List<Task> tasks = Dataset.read(file);
         assertEquals(102, tasks.size());
 
-        Completer canonical = task -> new Completer.Completion(task.canonicalSolution(), 0);
+        Completer canonical = (task, sample) -> new Completer.Completion(task.canonicalSolution(), 0);
         Evaluator.Report report = new Evaluator(canonical, new Sandbox(Sandbox.Limits.defaults()), null).evaluate(tasks);
         assertEquals(1.0, report.passAt1(), report.results().toString());
         long loops = tasks.stream().filter(task -> task.canonicalSolution().contains("    for v in ")).count();

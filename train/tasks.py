@@ -6,18 +6,32 @@ canonical solution, and a check() whose asserts were computed by running it. Ins
 constants, the function and argument names and the wording. Each family also has equivalent bodies (a
 builtin, a comprehension, a loop); with --variants the canonical solution is drawn among them.
 
-The held-out split (MiniEval) is drawn first; the training split then never reuses a held-out
-instance: for families with constants, no training task has the same family and constants as a
-held-out one (a held-out "add 7" means no "add 7" in training under any name); for families with few
-or no constants, no training task has the same constants and function and argument names.
+MiniEval v1 (datasets/minieval.jsonl, which the shipped models were trained around) excludes from
+training only its exact instances, keyed in most families on (constants, function name, argument
+name): 102 of its 164 canonical solutions appear verbatim in the training splits under other names.
+
+MiniEval v2 (datasets/minieval-v2.jsonl) is held out for real. An instance's solution is its bodies'
+text with the arguments renamed ARG0, ARG1, ... (so "return x + 7" and "return n + 7" are one); a
+family's constants decide that text. v2 reserves about a fifth of each family's constants (families
+with fewer than 8, and those without constants, stay out of v2: holding one out would take a whole
+behaviour from training) and draws its tasks from them; a training split drawn with --exclude v2
+skips every instance that shares any solution text, under any of its bodies, with any v2 task. Each v2
+task's tests are mutation-adequate: every one-token mutant of its canonical solution (an integer or a
+letter +-1, a comparison or arithmetic operator swapped for a neighbour) that differs from it on any of
+1000 random inputs fails them (tests are added until it does).
 
     python3 train/tasks.py minieval --count 164 --seed 2026 > datasets/minieval.jsonl
     python3 train/tasks.py train --count 200000 --seed 1 --exclude datasets/minieval.jsonl > train.jsonl
     python3 train/tasks.py train --count 60000 --seed 2 --variants --exclude datasets/minieval.jsonl > variants.jsonl
+    python3 train/tasks.py v1-strict > minieval-v1-strict.jsonl     # v1's tasks whose solution never trains
+    python3 train/tasks.py minieval-v2 --count 164 --seed 2027 > datasets/minieval-v2.jsonl
+    python3 train/tasks.py train --count 200000 --seed 1 --exclude datasets/minieval-v2.jsonl > train-v2.jsonl
 """
 import argparse
+import ast
 import json
 import random
+import re
 import string
 import sys
 
@@ -518,7 +532,7 @@ def instance_key(fam, spec):
     return json.dumps([fam, spec["key"]])
 
 
-def generate(count, seed, excluded, prefix, variants):
+def generate(count, seed, excluded, prefix, variants, excluded_solutions=frozenset()):
     rng = random.Random(seed)
     names = sorted(FAMILIES)
     out, seen_prompts = [], set()
@@ -530,7 +544,7 @@ def generate(count, seed, excluded, prefix, variants):
         fam = names[len(out) % len(names)] if prefix == "MiniEval" else rng.choice(names)
         spec = FAMILIES[fam](rng)
         key = instance_key(fam, spec)
-        if key in excluded:
+        if key in excluded or (excluded_solutions and not excluded_solutions.isdisjoint(solutions(spec))):
             continue
         record = render(fam, spec, rng, variants)
         if prefix == "MiniEval":
@@ -542,22 +556,186 @@ def generate(count, seed, excluded, prefix, variants):
     return out
 
 
+# --- MiniEval v2 -------------------------------------------------------------------------------------
+
+ELIGIBLE_CONSTANTS = 8     # a family needs this many distinct solutions to lend some to v2
+RESERVED_SHARE = 0.2       # the share of a family's solutions that v2 reserves
+MUTATION_INPUTS = 200      # calls of the family's input generator (5 argument tuples each) that decide equivalence
+
+
+def solution(spec, body):
+    """The body with the arguments renamed ARG0, ARG1, ... outside string literals."""
+    parts = re.split(r"('[^']*')", body)
+    for i in range(0, len(parts), 2):
+        for n, arg in enumerate(spec["args"]):
+            parts[i] = re.sub(r"\b%s\b" % re.escape(arg), "ARG%d" % n, parts[i])
+    return "".join(parts)
+
+
+def solutions(spec):
+    """Every body's solution text: the instance's identity for hold-out."""
+    return frozenset(solution(spec, body) for body in spec["bodies"])
+
+
+def reserved_solutions(seed):
+    """The solution sets v2 draws from: a fifth of each eligible family's, chosen with the seed."""
+    rng = random.Random(seed)
+    reserved = {}
+    for fam in sorted(FAMILIES):
+        space = sorted({tuple(sorted(solutions(FAMILIES[fam](rng)))) for _ in range(3000)})
+        if len(space) >= ELIGIBLE_CONSTANTS:
+            reserved[fam] = set(rng.sample(space, max(1, int(len(space) * RESERVED_SHARE))))
+    return reserved
+
+
+def mutants(body):
+    """One-token mutants of a body: integers and letters +-1, comparison and arithmetic operators swapped."""
+    neighbours = {ast.Lt: [ast.LtE, ast.Gt], ast.LtE: [ast.Lt, ast.GtE], ast.Gt: [ast.GtE, ast.Lt],
+                  ast.GtE: [ast.Gt, ast.LtE], ast.Eq: [ast.NotEq], ast.NotEq: [ast.Eq],
+                  ast.Add: [ast.Sub, ast.Mult], ast.Sub: [ast.Add], ast.Mult: [ast.Add, ast.Pow],
+                  ast.Mod: [ast.FloorDiv], ast.FloorDiv: [ast.Mod], ast.Pow: [ast.Mult]}
+    source = "def f():\n" + body
+    count = sum(1 for _ in ast.walk(ast.parse(source)))
+    out = set()
+    for index in range(count):
+        for change in range(3):
+            tree = ast.parse(source)
+            node = list(ast.walk(tree))[index]
+            if isinstance(node, ast.Constant) and type(node.value) is int and change < 2:
+                node.value += 1 if change == 0 else -1
+            elif (isinstance(node, ast.Constant) and type(node.value) is str and len(node.value) == 1
+                  and node.value.isalpha() and change < 2):
+                node.value = chr(ord(node.value) + (1 if change == 0 else -1))
+            elif isinstance(node, (ast.BinOp, ast.Compare)):
+                op = node.op if isinstance(node, ast.BinOp) else node.ops[0]
+                options = neighbours.get(type(op), [])
+                if change >= len(options):
+                    continue
+                if isinstance(node, ast.BinOp):
+                    node.op = options[change]()
+                else:
+                    node.ops[0] = options[change]()
+            else:
+                continue
+            mutant = ast.unparse(tree).split("\n", 1)[1] + "\n"
+            if mutant != ast.unparse(ast.parse(source)).split("\n", 1)[1] + "\n":
+                out.add(mutant)
+    return sorted(out)
+
+
+def outcome(fn, args):
+    try:
+        return ("value", fn(*args))
+    except Exception as e:  # a mutant may raise where the solution does not
+        return ("raises", type(e).__name__)
+
+
+def adequate_calls(fam, spec, body, calls, rng):
+    """The calls, plus inputs from the family's generator until every non-equivalent mutant of the body
+    gives another result on one of them; also the mutation counts (killed, non-equivalent)."""
+    fn = compiled(spec, body)
+    pool = [args for _ in range(MUTATION_INPUTS) for args in spec["inputs"](rng)]
+    calls = list(calls)
+    killed = 0
+    non_equivalent = 0
+    for mutant_body in mutants(body):
+        try:
+            mutant = compiled(spec, mutant_body)
+        except SyntaxError:
+            continue
+        differing = [args for args in pool if outcome(mutant, args) != outcome(fn, args)]
+        if not differing:
+            continue  # equivalent on every input the family draws
+        non_equivalent += 1
+        if any(outcome(mutant, args) != ("value", result) for args, result in calls):
+            killed += 1
+            continue
+        calls.append((differing[0], fn(*differing[0])))
+        killed += 1
+    return calls, killed, non_equivalent
+
+
+def generate_v2(count, seed):
+    """MiniEval v2: round-robin over the families with reserved solutions, distinct prompts."""
+    reserved = reserved_solutions(seed)
+    rng = random.Random(seed)
+    names = sorted(reserved)
+    out, seen_prompts = [], set()
+    while len(out) < count:
+        fam = names[len(out) % len(names)]
+        spec = FAMILIES[fam](rng)
+        if tuple(sorted(solutions(spec))) not in reserved[fam]:
+            continue
+        record = render(fam, spec, rng, False)
+        if record["prompt"] in seen_prompts:
+            continue
+        seen_prompts.add(record["prompt"])
+        calls = [(args, result) for args, result in v2_calls(record, spec)]
+        calls, killed, non_equivalent = adequate_calls(fam, spec, record["canonical_solution"], calls, rng)
+        record["test"] = "def check(candidate):\n" + "".join(
+            f"    assert candidate({', '.join(repr(a) for a in args)}) == {result!r}\n" for args, result in calls)
+        out.append({"task_id": f"MiniEval2/{len(out)}", **record, "family": fam,
+                    "solutions": sorted(solutions(spec)), "mutants": [killed, non_equivalent]})
+    return out
+
+
+def v2_calls(record, spec):
+    """The (arguments, result) pairs of a rendered record's asserts."""
+    fn = compiled(spec, record["canonical_solution"])
+    calls = []
+    for line in record["test"].splitlines()[1:]:
+        args = ast.literal_eval("(" + line.split("candidate(", 1)[1].rsplit(") == ", 1)[0] + ",)")
+        calls.append((args, fn(*args)))
+    return calls
+
+
+def renamed(record):
+    """A record's canonical solution with its arguments (from the prompt's signature) renamed."""
+    signature = re.match(r"def \w+\((.*?)\):", record["prompt"]).group(1)
+    args = [a.strip() for a in signature.split(",") if a.strip()]
+    return solution({"args": args}, record["canonical_solution"].rstrip("\n")[4:])
+
+
+def v1_strict(minieval):
+    """The v1 tasks whose canonical solution, renamed, is no canonical solution of scripts/train-mini's splits."""
+    with open(minieval) as f:
+        held_out = [json.loads(line) for line in f]
+    excluded = {r["instance"] for r in held_out}
+    trained = {renamed(r) for count, seed, variants in ((200000, 1, False), (60000, 2, True))
+               for r in generate(count, seed, excluded, "Train", variants)}
+    return [r for r in held_out if renamed(r) not in trained]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("split", choices=["minieval", "train"])
-    parser.add_argument("--count", type=int, required=True)
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("split", choices=["minieval", "minieval-v2", "train", "v1-strict"])
+    parser.add_argument("--count", type=int)
+    parser.add_argument("--seed", type=int)
     parser.add_argument("--exclude", help="a MiniEval JSONL whose instances training must not reuse")
     parser.add_argument("--variants", action="store_true",
                         help="draw each canonical solution among the family's equivalent bodies")
     a = parser.parse_args()
-    excluded = set()
+    if a.split == "v1-strict":
+        for record in v1_strict("datasets/minieval.jsonl"):
+            print(json.dumps(record))
+        return
+    if a.count is None or a.seed is None:
+        parser.error(a.split + " needs --count and --seed")
+    if a.split == "minieval-v2":
+        for record in generate_v2(a.count, a.seed):
+            print(json.dumps(record))
+        return
+    excluded, excluded_solutions = set(), set()
     if a.exclude:
         with open(a.exclude) as f:
-            excluded = {json.loads(line)["instance"] for line in f}
+            held_out = [json.loads(line) for line in f]
+        # v1 records name their instance; v2 records their solutions, which training must not contain.
+        excluded = {r["instance"] for r in held_out if "instance" in r}
+        excluded_solutions = {text for r in held_out for text in r.get("solutions", [])}
     elif a.split == "train":
         parser.error("train needs --exclude MINIEVAL.jsonl, so no held-out instance is trained on")
-    for record in generate(a.count, a.seed, excluded, "MiniEval" if a.split == "minieval" else "Train", a.variants):
+    for record in generate(a.count, a.seed, excluded, "MiniEval" if a.split == "minieval" else "Train", a.variants,
+                           excluded_solutions):
         record["instance"] = record.pop("_key")
         print(json.dumps(record))
 

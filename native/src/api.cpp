@@ -240,6 +240,8 @@ int32_t remask_model_load(const char* directory, const char* device, const char*
   std::string dir = text_argument(directory, "directory");
   torch::Device where = parse_device(text_argument(device, "device"));
   torch::ScalarType type = parse_dtype(text_argument(dtype, "dtype"));
+  // libtorch's CPU kernels lack float16 matmuls: refused here rather than at the first forward.
+  require(!(where.is_cpu() && type == torch::kFloat16), "float16 runs on cuda only; on the cpu use float32 or bfloat16");
   *out = models().add<remask_model>(std::make_shared<Model>(dir, where, type));
   API_END()
 }

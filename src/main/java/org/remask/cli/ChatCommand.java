@@ -35,6 +35,7 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         sampling.settle(GenerationConfig.read(options.model()));
+        sampling.resolvedSchedule(); // bad sampling options fail before the model loads
         ChatTemplate template = options.chatTemplate(
                 "remask chat needs an Instruct model; complete a plain-text prompt with remask generate PROMPT");
         PrintWriter out = spec.commandLine().getOut();

@@ -27,9 +27,10 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         return isUsageError(e) ? USAGE_ERROR : RUNTIME_ERROR;
     }
 
+    /** Bad values, and a model directory that is missing, malformed or unsupported: what the user gave. */
     private static boolean isUsageError(Exception e) {
-        return e instanceof IllegalArgumentException
-                || e instanceof RemaskException r && r.kind() == RemaskException.Kind.INVALID_ARGUMENT;
+        return e instanceof IllegalArgumentException || e instanceof RemaskException r
+                && (r.kind() == RemaskException.Kind.INVALID_ARGUMENT || r.kind() == RemaskException.Kind.CHECKPOINT);
     }
 
     private static String message(Throwable e) {

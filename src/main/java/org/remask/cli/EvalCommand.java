@@ -125,6 +125,10 @@ final class EvalCommand implements Callable<Integer> {
         if (sweep && out == null) {
             throw new IllegalArgumentException("--sweep needs --out DIR");
         }
+        if (sweep && sampling.scheduleParameterGiven()) {
+            throw new IllegalArgumentException("--sweep runs the grid of --llada-steps, --pyramid-factors and --thresholds:"
+                    + " --steps, --factor and --threshold go without it");
+        }
         if (samples < 1) {
             throw new IllegalArgumentException("--samples must be at least 1, not " + samples);
         }

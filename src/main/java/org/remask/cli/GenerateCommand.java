@@ -71,6 +71,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         GenerationConfig generation = GenerationConfig.read(options.model());
         sampling.settle(generation);
+        sampling.resolvedSchedule(); // bad sampling options fail before the model loads
         String text = promptText();
         if (text == null && promptIds == null) {
             throw new IllegalArgumentException("a prompt is required: PROMPT, --prompt TEXT or --prompt-ids");

@@ -32,7 +32,17 @@ public final class Main implements Runnable {
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler(new ErrorHandler(() -> main.verbose));
+        cli.setParameterExceptionHandler(Main::badCommandLine);
         return cli;
+    }
+
+    /** A command line picocli cannot parse: one line and where the options are listed, not the whole usage. */
+    private static int badCommandLine(CommandLine.ParameterException e, String[] args) {
+        CommandLine command = e.getCommandLine();
+        String name = command.getCommandSpec().qualifiedName();
+        command.getErr().println("remask: " + e.getMessage() + " (" + name + " --help lists the options)");
+        command.getErr().flush();
+        return ErrorHandler.USAGE_ERROR;
     }
 
     public static void main(String[] args) {

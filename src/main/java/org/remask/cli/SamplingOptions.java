@@ -31,13 +31,13 @@ final class SamplingOptions {
     @Option(names = "--steps", paramLabel = "N", description = "llada: model calls in all (default: the gen length).")
     Integer steps;
 
-    @Option(names = "--factor", defaultValue = "1", paramLabel = "F",
-            description = "pyramid: step i commits i / F + 1 tokens (default: ${DEFAULT-VALUE}).")
-    int factor;
+    // --steps, --factor and --threshold stay null unless given, so that one given to another schedule is refused.
+    @Option(names = "--factor", paramLabel = "F", description = "pyramid: step i commits i / F + 1 tokens (default: 1).")
+    Integer factor;
 
-    @Option(names = "--threshold", defaultValue = "0.9", paramLabel = "T",
-            description = "threshold: commit every position with confidence >= T, in (0, 1] (default: ${DEFAULT-VALUE}).")
-    double threshold;
+    @Option(names = "--threshold", paramLabel = "T",
+            description = "threshold: commit every position with confidence >= T, in (0, 1] (default: 0.9).")
+    Double threshold;
 
     @Option(names = "--cache", defaultValue = "none", paramLabel = "C",
             description = "none, prefix or dual: Fast-dLLM's block caches; a block's later steps keep the keys and"
@@ -88,13 +88,25 @@ final class SamplingOptions {
     }
 
     Schedule resolvedSchedule() {
-        return switch (schedule) {
+        Schedule chosen = switch (schedule) {
             case "llada" -> new LladaSchedule(steps != null ? steps : genLength);
-            case "pyramid" -> new PyramidSchedule(factor);
-            case "threshold" -> new ThresholdSchedule(threshold);
+            case "pyramid" -> new PyramidSchedule(factor != null ? factor : 1);
+            case "threshold" -> new ThresholdSchedule(threshold != null ? threshold : 0.9);
             default -> throw new IllegalArgumentException(
                     "unknown schedule '" + schedule + "' (use llada, pyramid or threshold)");
         };
+        String stray = steps != null && !schedule.equals("llada") ? "--steps"
+                : factor != null && !schedule.equals("pyramid") ? "--factor"
+                : threshold != null && !schedule.equals("threshold") ? "--threshold" : null;
+        if (stray != null) {
+            throw new IllegalArgumentException(stray + " does not apply to --schedule " + schedule);
+        }
+        return chosen;
+    }
+
+    /** Whether --steps, --factor or --threshold was given (a sweep sets them from its grid). */
+    boolean scheduleParameterGiven() {
+        return steps != null || factor != null || threshold != null;
     }
 
     /** A deadline of --max-time seconds from now, or null without one. */

@@ -9,7 +9,7 @@ final class TokenIds {
         if (trimmed.isEmpty()) {
             throw new IllegalArgumentException(option + " needs at least one token id");
         }
-        String[] parts = trimmed.split("\\s*,\\s*");
+        String[] parts = trimmed.split("\\s*,\\s*", -1); // -1: "5," and "," have an empty id, which is refused
         long[] ids = new long[parts.length];
         for (int i = 0; i < parts.length; i++) {
             try {

@@ -1,16 +1,18 @@
 package org.remask.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.remask.engine.Golden;
 
 class CliTest {
@@ -85,14 +87,39 @@ class CliTest {
         assertUsageError(run("info", "--model", f32(), "--dtype", "float8"), "unknown dtype 'float8'");
         assertUsageError(run("info", "--model", f32(), "--device", "tpu"), "unknown device 'tpu'");
         assertUsageError(run("frobnicate"), "frobnicate");
+        assertUsageError(run("info", "--model", "/no/such/model"), "model directory /no/such/model does not exist");
+        assertUsageError(run("info", "--model", Path.of("src/test/resources/text/llada-tiny").toString()),
+                "config.json");
+        assertUsageError(run("generate", "--model", f32(), "--prompt-ids", ","), "'' is not a token id");
+        assertUsageError(run("generate", "--model", f32(), "--prompt-ids", "5,"), "'' is not a token id");
+        assertUsageError(run("info", "--model", f32(), "--dtype", "float16"), "float16 runs on cuda only");
+        assertUsageError(run("generate", "--model", f32(), "--prompt-ids", "5", "--threshold", "0.5"),
+                "--threshold does not apply to --schedule llada");
+        assertUsageError(run("generate", "--model", f32(), "--prompt-ids", "5", "--schedule", "threshold", "--steps",
+                "4"), "--steps does not apply to --schedule threshold");
+        Run malformed = run("generate", "--model", f32(), "--steps", "abc", "--prompt-ids", "5");
+        assertUsageError(malformed, "Invalid value for option '--steps': 'abc' is not an int");
+        assertEquals("remask: Invalid value for option '--steps': 'abc' is not an int (remask generate --help lists the"
+                + " options)", malformed.err().strip());
+    }
+
+    /** A corrupt checkpoint is the user's input too: exit 2, one line, naming the file. */
+    @Test
+    void aCorruptCheckpointIsOneLine(@TempDir Path dir) throws IOException {
+        Path source = Golden.checkpoint(Golden.F32);
+        Files.copy(source.resolve("config.json"), dir.resolve("config.json"));
+        byte[] weights = Files.readAllBytes(source.resolve("model.safetensors"));
+        Files.write(dir.resolve("model.safetensors"), java.util.Arrays.copyOf(weights, 1000));
+        assertUsageError(run("info", "--model", dir.toString()), dir.resolve("model.safetensors").toString());
     }
 
     @Test
     void runtimeErrorsExitWith1AndOneLineWithoutAStackTrace() {
-        Run run = run("info", "--model", "/no/such/model");
+        Run run = run("generate", "--model", f32(), "hello");
         assertEquals(1, run.code());
-        assertEquals("remask: model directory /no/such/model does not exist", run.err().strip());
-        Run verbose = run("--verbose", "info", "--model", "/no/such/model");
+        assertTrue(run.err().strip().startsWith("remask: ") && run.err().contains("has no tokenizer.json")
+                && run.err().strip().lines().count() == 1, run.err());
+        Run verbose = run("--verbose", "generate", "--model", f32(), "hello");
         assertEquals(1, verbose.code());
         assertTrue(verbose.err().contains("at org.remask"), verbose.err());
     }
@@ -100,6 +127,6 @@ class CliTest {
     private static void assertUsageError(Run run, String fragment) {
         assertEquals(2, run.code(), run.err());
         assertTrue(run.err().contains(fragment), run.err());
-        assertFalse(run.err().contains("\tat "), "no stack trace: " + run.err());
+        assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
     }
 }

@@ -83,6 +83,13 @@ class SweepCommandTest {
     }
 
     @Test
+    void aScheduleParameterIsRefusedBesideTheGrid(@TempDir Path dir) {
+        EvalCommandTest.Run run = sweep(dir.resolve("sweep"), "--steps", "8");
+        assertEquals(2, run.code(), run.err());
+        assertTrue(run.err().contains("--steps, --factor and --threshold go without it"), run.err());
+    }
+
+    @Test
     void usageErrors(@TempDir Path dir) {
         String mini = DatasetTest.resource("mini.jsonl").toString();
         EvalCommandTest.Run noOut = EvalCommandTest.run("eval", "--model", EvalCommandTest.model(), "--dataset", mini,

@@ -41,14 +41,8 @@ class ShippedModelTest {
 
     @Test
     void aBadGenerationConfigIsOneClearLine(@TempDir Path dir) throws IOException {
-        for (String name : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
-            Files.copy(Path.of("models/remask-mini", name), dir.resolve(name));
-        }
-        Files.writeString(dir.resolve("generation_config.json"), "{\"max_new_tokens\": \"many\"}");
-        CliTest.Run run = CliTest.run("generate", "--model", dir.toString(), PROMPT);
-        assertEquals(2, run.code());
-        assertEquals("remask: " + dir.resolve("generation_config.json")
-                + ": max_new_tokens must be a positive integer, not many", run.err().strip());
+        withoutGenerationConfig("models/remask-mini", dir);
+        assertRefused(dir, "{\"max_new_tokens\": \"many\"}", "max_new_tokens must be a positive integer, not many");
     }
 
     @Test
@@ -66,18 +60,14 @@ class ShippedModelTest {
 
     @Test
     void aModelWithoutTheNewlineFlagTakesThePromptAsItIs(@TempDir Path dir) throws IOException {
-        for (String name : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
-            Files.copy(Path.of("models/remask-mini-variants", name), dir.resolve(name));
-        }
-        CliTest.Run run = CliTest.run("generate", "--model", dir.toString(), "--gen-length", "8", PROMPT.stripTrailing());
+        withoutGenerationConfig("models/remask-mini-variants", dir);
+        CliTest.Run run = CliTest.run("generate", "--model", dir.toString(), "--gen-length", "8",
+                PROMPT.stripTrailing());
         assertEquals(0, run.code(), run.err());
         assertEquals("", run.err());
 
-        Files.writeString(dir.resolve("generation_config.json"), "{\"prompt_ends_with_newline\": \"yes\"}");
-        CliTest.Run bad = CliTest.run("generate", "--model", dir.toString(), PROMPT);
-        assertEquals(2, bad.code());
-        assertEquals("remask: " + dir.resolve("generation_config.json")
-                + ": prompt_ends_with_newline must be true or false, not yes", bad.err().strip());
+        assertRefused(dir, "{\"prompt_ends_with_newline\": \"yes\"}",
+                "prompt_ends_with_newline must be true or false, not yes");
     }
 
     @Test
@@ -98,6 +88,21 @@ class ShippedModelTest {
         assertEquals("datasets/minieval.jsonl",
                 ModelOptions.inProject(ModelOptions.projectRoot().resolve("datasets/../datasets/minieval.jsonl")));
         assertEquals(dir.toAbsolutePath().toString(), ModelOptions.inProject(dir));
+    }
+
+    /** generate refuses a generation_config.json of {@code json} with one line: the file and {@code why}. */
+    private static void assertRefused(Path dir, String json, String why) throws IOException {
+        Files.writeString(dir.resolve("generation_config.json"), json);
+        CliTest.Run run = CliTest.run("generate", "--model", dir.toString(), PROMPT);
+        assertEquals(2, run.code());
+        assertEquals("remask: " + dir.resolve("generation_config.json") + ": " + why, run.err().strip());
+    }
+
+    /** A copy of a shipped model in {@code dir}, all but its generation_config.json. */
+    private static void withoutGenerationConfig(String model, Path dir) throws IOException {
+        for (String name : List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(Path.of(model, name), dir.resolve(name));
+        }
     }
 
     @Test

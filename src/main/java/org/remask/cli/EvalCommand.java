@@ -60,6 +60,15 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Only the first N tasks.")
     Integer limit;
 
+    @Option(names = "--python", paramLabel = "PATH",
+            description = "The Python interpreter of the test runs (default: /usr/bin/python3, else python3 on PATH).")
+    Path python;
+
+    @Option(names = "--site-packages",
+            description = "Let the tests and the completions import the interpreter's installed packages (read-only in"
+                    + " the sandbox), as HumanEval+'s tests import numpy.")
+    boolean sitePackages;
+
     @Option(names = "--quiet", description = "No progress line on stderr.")
     boolean quiet;
 
@@ -128,6 +137,9 @@ final class EvalCommand implements Callable<Integer> {
         if (sweep && sampling.scheduleParameterGiven()) {
             throw new IllegalArgumentException("--sweep runs the grid of --llada-steps, --pyramid-factors and --thresholds:"
                     + " --steps, --factor and --threshold go without it");
+        }
+        if (python != null && (!Files.isRegularFile(python) || !Files.isExecutable(python))) {
+            throw new IllegalArgumentException("--python " + python + " is not an executable file");
         }
         if (samples < 1) {
             throw new IllegalArgumentException("--samples must be at least 1, not " + samples);
@@ -264,6 +276,8 @@ final class EvalCommand implements Callable<Integer> {
         settings.put("eot_id", sampling.eotId);
         settings.put("max_time", sampling.maxTime);
         settings.put("timeout", timeout);
+        settings.put("python", python == null ? null : python.toAbsolutePath().toString()); // null: left out
+        settings.put("site_packages", sitePackages ? true : null);
         String title = "pass@1 against NFE: " + options.model().toAbsolutePath().normalize().getFileName() + " on "
                 + dataset.getFileName() + " (" + tasks.size() + " tasks, L=" + genLength + ", B=" + blockLength + ")";
         Sweep run = new Sweep(out, settings, title, restart);
@@ -290,9 +304,11 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The sandbox for --timeout; a weaker one than bubblewrap is said once on stderr. */
+    /** The sandbox for --timeout, --python and --site-packages; a weaker one than bubblewrap is said on stderr. */
     private Sandbox sandbox(PrintWriter err) {
-        Sandbox sandbox = new Sandbox(Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9))));
+        Sandbox.Limits limits = Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9)));
+        Sandbox sandbox = new Sandbox(limits, python != null ? python.toAbsolutePath().toString() : Sandbox.findPython(),
+                sitePackages);
         if (sandbox.isolation() != Sandbox.Isolation.BUBBLEWRAP) {
             err.println("remask: warning: bubblewrap (bwrap) is not usable here, so model-written code runs with "
                     + (sandbox.isolation() == Sandbox.Isolation.UNSHARE ? "only its own network and PID namespaces"

@@ -84,21 +84,32 @@ public final class Sandbox {
             Path directory) {}
 
     private final String python;
+    /** The interpreter's flags: -I (isolated), and -S (no site-packages) unless they are to be importable. */
+    private final List<String> flags;
     private final Limits limits;
     private final Isolation isolation;
     /** The command the candidate's interpreter runs under: bwrap's or unshare's, or none. */
     private final List<String> confinement;
 
     public Sandbox(Limits limits) {
-        this(findPython(), limits);
+        this(limits, findPython(), false);
     }
 
-    Sandbox(String python, Limits limits) {
-        this(python, limits, detect(python));
+    /**
+     * With the interpreter {@code python}; with {@code sitePackages} the test and the candidate can import its
+     * installed packages (read-only in the sandbox), as HumanEval+'s tests import numpy.
+     */
+    public Sandbox(Limits limits, String python, boolean sitePackages) {
+        this(python, limits, detect(python), sitePackages);
     }
 
     Sandbox(String python, Limits limits, Isolation isolation) {
+        this(python, limits, isolation, false);
+    }
+
+    private Sandbox(String python, Limits limits, Isolation isolation, boolean sitePackages) {
         this.python = python;
+        this.flags = sitePackages ? List.of("-I") : List.of("-I", "-S");
         this.limits = limits;
         this.isolation = isolation;
         this.confinement = switch (isolation) {
@@ -120,7 +131,7 @@ public final class Sandbox {
      * /usr/bin/python3 where it exists (a system interpreter every user can read, which matters once the wrapper
      * drops root), else the interpreter that the first python3 on PATH runs (a shim resolved to sys.executable).
      */
-    static String findPython() {
+    public static String findPython() {
         Path system = Path.of("/usr/bin/python3");
         if (Files.isExecutable(system)) {
             return system.toString();
@@ -277,12 +288,14 @@ public final class Sandbox {
             }
             work = dirForNobody.toString();
         }
-        List<String> command = new ArrayList<>(List.of(python, "-I", "-S", dir.resolve("checker.py").toString(),
-                dir.toString(), task.entryPoint(), user, work, Long.toString(limits.memoryBytes()),
-                Long.toString(limits.fileBytes()), Integer.toString(limits.processes()),
-                Long.toString(Math.max(1, limits.timeout().toSeconds() + 1))));
+        List<String> command = new ArrayList<>(List.of(python));
+        command.addAll(flags);
+        command.addAll(List.of(dir.resolve("checker.py").toString(), dir.toString(), task.entryPoint(), user, work,
+                Long.toString(limits.memoryBytes()), Long.toString(limits.fileBytes()),
+                Integer.toString(limits.processes()), Long.toString(Math.max(1, limits.timeout().toSeconds() + 1))));
         command.addAll(confinement);
         command.add(python);
+        command.addAll(flags);
 
         Path verdict = dir.resolve("verdict");
         Path checkerErr = dir.resolve("checker-stderr");

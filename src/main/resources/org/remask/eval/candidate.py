@@ -1,4 +1,4 @@
-# The untrusted side of a sandboxed run (see checker.py): runs as `python3 -I -S -c THIS REQUESTS REPLIES`
+# The untrusted side of a sandboxed run (see checker.py): runs as `python3 -I [-S] -c THIS REQUESTS REPLIES`
 # inside the sandbox. It reads its job from the REQUESTS pipe, sets the resource limits, drops root where it
 # still has it, runs the candidate program, then answers calls of the entry point: requests come marshalled
 # (from the trusted checker), replies go back as JSON lines of plain data. Nothing here decides a verdict: a

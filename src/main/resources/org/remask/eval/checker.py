@@ -1,8 +1,9 @@
 # The trusted side of a sandboxed run, started by Sandbox.java:
-#   python3 -I -S checker.py DIR ENTRY_POINT USER WORK MEMORY FSIZE NPROC CPU [SANDBOX...] PYTHON
+#   python3 -I [-S] checker.py DIR ENTRY_POINT USER WORK MEMORY FSIZE NPROC CPU [SANDBOX...] PYTHON FLAGS...
 # DIR holds prompt.py, completion.py and test.py (the task's and the model's text) and gets the candidate's
 # stdout and stderr; USER is the uid the candidate's command starts as ("-": this one's); WORK its working
-# directory; MEMORY, FSIZE, NPROC and CPU its limits; then the command its interpreter runs under.
+# directory; MEMORY, FSIZE, NPROC and CPU its limits; then the command that starts its interpreter, to
+# which `-c candidate.py's text REQUESTS REPLIES` is added.
 #
 # The verdict is decided here, in a process the candidate never runs in. The task's prompt and test (the
 # dataset's code, trusted) run in this interpreter; the candidate's program runs in another one, inside the
@@ -177,7 +178,7 @@ def main():
     requests_read, requests_write = os.pipe()
     replies_read, replies_write = os.pipe()
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": work, "PYTHONDONTWRITEBYTECODE": "1"}
-    pid = start(command + ["-I", "-S", "-c", read("candidate.py"), str(requests_read), str(replies_write)],
+    pid = start(command + ["-c", read("candidate.py"), str(requests_read), str(replies_write)],
                 directory, None if user == "-" else int(user), env, requests_read, replies_write)
     requests = os.fdopen(requests_write, "wb")
     replies = os.fdopen(replies_read, "rb")

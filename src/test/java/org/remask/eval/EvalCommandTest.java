@@ -71,6 +71,11 @@ class EvalCommandTest {
         Run badTimeout = run("eval", "--model", model(), "--dataset", DatasetTest.resource("mini.jsonl").toString(),
                 "--timeout", "0");
         assertEquals(2, badTimeout.code(), badTimeout.err());
+
+        Run badPython = run("eval", "--model", model(), "--dataset", DatasetTest.resource("mini.jsonl").toString(),
+                "--python", "/no/such/python3");
+        assertEquals(2, badPython.code(), badPython.err());
+        assertEquals("remask: --python /no/such/python3 is not an executable file", badPython.err().strip());
     }
 
     private static final String MINI = DatasetTest.resource("mini.jsonl").toString();

@@ -270,6 +270,25 @@ class SandboxTest {
         assertEquals(Outcome.PASSED, r.outcome(), r.reason());
     }
 
+    /** The interpreter's installed packages (here Debian's PyYAML) are importable only when asked for. */
+    @Test
+    void sitePackagesAreVisibleOnlyWhenAskedFor() throws Exception {
+        String python = Sandbox.findPython();
+        assumeTrue(new ProcessBuilder(python, "-c", "import yaml").start().waitFor() == 0, "no yaml module here");
+        Task task = new Task("T/1", "import yaml\n\ndef f(x):\n    \"\"\"Parse.\"\"\"\n", "f", """
+                import yaml
+                def check(candidate):
+                    assert candidate('a: 1') == yaml.safe_load('a: 1')
+                """, "");
+        String completion = "    return yaml.safe_load(x)\n";
+        Sandbox with = new Sandbox(Sandbox.Limits.defaults().withTimeout(Duration.ofSeconds(5)), python, true);
+        Sandbox.Result r = with.check(task, completion);
+        assertEquals(Outcome.PASSED, r.outcome(), r.reason());
+        Sandbox.Result without = SANDBOX.check(task, completion);
+        assertNotEquals(Outcome.PASSED, without.outcome(), without.reason());
+        assertTrue(without.reason().contains("No module named 'yaml'"), without.reason());
+    }
+
     @Test
     void withoutIsolationTheHarnessStillKillsTheTreeAndSeesCrashes() throws InterruptedException {
         Sandbox plain = new Sandbox(Sandbox.findPython(), Sandbox.Limits.defaults().withTimeout(Duration.ofSeconds(2)),

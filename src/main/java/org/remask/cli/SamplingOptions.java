@@ -1,13 +1,15 @@
 package org.remask.cli;
 
 import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
 import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
 import org.remask.sampling.CacheMode;
 import org.remask.sampling.Cancellation;
-import org.remask.sampling.LladaSchedule;
 import org.remask.sampling.PyramidSchedule;
 import org.remask.sampling.Schedule;
+import org.remask.sampling.ScheduleKind;
 import org.remask.sampling.ThresholdSchedule;
 import picocli.CommandLine.Option;
 
@@ -25,18 +27,20 @@ final class SamplingOptions {
     Integer blockLength;
 
     @Option(names = "--schedule", defaultValue = "llada", paramLabel = "S",
-            description = "llada, pyramid or threshold (default: ${DEFAULT-VALUE}).")
+            description = "llada, pyramid or threshold (default: ${DEFAULT-VALUE}).") // ScheduleKind's names
     String schedule;
 
     @Option(names = "--steps", paramLabel = "N", description = "llada: model calls in all (default: the gen length).")
     Integer steps;
 
     // --steps, --factor and --threshold stay null unless given, so that one given to another schedule is refused.
-    @Option(names = "--factor", paramLabel = "F", description = "pyramid: step i commits i / F + 1 tokens (default: 1).")
+    @Option(names = "--factor", paramLabel = "F",
+            description = "pyramid: step i commits i / F + 1 tokens (default: " + PyramidSchedule.DEFAULT_FACTOR + ").")
     Integer factor;
 
     @Option(names = "--threshold", paramLabel = "T",
-            description = "threshold: commit every position with confidence >= T, in (0, 1] (default: 0.9).")
+            description = "threshold: commit every position with confidence >= T, in (0, 1] (default: "
+                    + ThresholdSchedule.DEFAULT_THRESHOLD + ").")
     Double threshold;
 
     @Option(names = "--cache", defaultValue = "none", paramLabel = "C",
@@ -88,20 +92,23 @@ final class SamplingOptions {
     }
 
     Schedule resolvedSchedule() {
-        Schedule chosen = switch (schedule) {
-            case "llada" -> new LladaSchedule(steps != null ? steps : genLength);
-            case "pyramid" -> new PyramidSchedule(factor != null ? factor : 1);
-            case "threshold" -> new ThresholdSchedule(threshold != null ? threshold : 0.9);
-            default -> throw new IllegalArgumentException(
-                    "unknown schedule '" + schedule + "' (use llada, pyramid or threshold)");
-        };
-        String stray = steps != null && !schedule.equals("llada") ? "--steps"
-                : factor != null && !schedule.equals("pyramid") ? "--factor"
-                : threshold != null && !schedule.equals("threshold") ? "--threshold" : null;
-        if (stray != null) {
-            throw new IllegalArgumentException(stray + " does not apply to --schedule " + schedule);
+        ScheduleKind kind = ScheduleKind.parse(schedule);
+        Map<ScheduleKind, Object> given = new EnumMap<>(ScheduleKind.class);
+        given.put(ScheduleKind.LLADA, steps);
+        given.put(ScheduleKind.PYRAMID, factor);
+        given.put(ScheduleKind.THRESHOLD, threshold);
+        for (Map.Entry<ScheduleKind, Object> other : given.entrySet()) {
+            if (other.getKey() != kind && other.getValue() != null) {
+                throw new IllegalArgumentException("--" + other.getKey().parameter() + " does not apply to --schedule "
+                        + schedule);
+            }
         }
-        return chosen;
+        Object value = given.get(kind);
+        return kind.make(value != null ? value.toString() : switch (kind) {
+            case LLADA -> Integer.toString(genLength);
+            case PYRAMID -> Integer.toString(PyramidSchedule.DEFAULT_FACTOR);
+            case THRESHOLD -> Double.toString(ThresholdSchedule.DEFAULT_THRESHOLD);
+        });
     }
 
     /** Whether --steps, --factor or --threshold was given (a sweep sets them from its grid). */

@@ -20,10 +20,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
-import org.remask.sampling.LladaSchedule;
-import org.remask.sampling.PyramidSchedule;
 import org.remask.sampling.Schedule;
-import org.remask.sampling.ThresholdSchedule;
+import org.remask.sampling.ScheduleKind;
 
 /**
  * The same tasks over a grid of schedules and NFE budgets. Each grid point runs every task through an
@@ -37,7 +35,7 @@ public final class Sweep {
     public static final String JSON_FILE = "sweep.json";
     public static final String PNG = "sweep.png";
     public static final String HEADER = "schedule,parameter,nfe,pass_at_1,seconds,tasks,passed";
-    public static final List<String> SCHEDULES = List.of("llada", "pyramid", "threshold");
+    public static final List<String> SCHEDULES = ScheduleKind.names();
     public static final List<Integer> DEFAULT_PYRAMID_FACTORS = List.of(1, 2, 3, 4, 6, 8);
     public static final List<Double> DEFAULT_THRESHOLDS = List.of(0.99, 0.95, 0.9, 0.8, 0.7, 0.5);
 
@@ -57,36 +55,23 @@ public final class Sweep {
         public Point {
             Objects.requireNonNull(schedule, "schedule");
             Objects.requireNonNull(parameter, "parameter");
-            try {
-                parameter = switch (schedule) {
-                    case "llada", "pyramid" -> Integer.toString(Integer.parseInt(parameter.strip()));
-                    case "threshold" -> Double.toString(Double.parseDouble(parameter.strip()));
-                    default -> throw new IllegalArgumentException(
-                            "unknown schedule '" + schedule + "' (use llada, pyramid or threshold)");
-                };
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad " + schedule + " parameter '" + parameter + "'");
-            }
+            parameter = ScheduleKind.parse(schedule).canonical(parameter);
         }
 
         public static Point llada(int steps) {
-            return new Point("llada", Integer.toString(steps));
+            return new Point(ScheduleKind.LLADA.cliName(), Integer.toString(steps));
         }
 
         public static Point pyramid(int factor) {
-            return new Point("pyramid", Integer.toString(factor));
+            return new Point(ScheduleKind.PYRAMID.cliName(), Integer.toString(factor));
         }
 
         public static Point threshold(double threshold) {
-            return new Point("threshold", Double.toString(threshold));
+            return new Point(ScheduleKind.THRESHOLD.cliName(), Double.toString(threshold));
         }
 
         public Schedule toSchedule() {
-            return switch (schedule) {
-                case "llada" -> new LladaSchedule(Integer.parseInt(parameter));
-                case "pyramid" -> new PyramidSchedule(Integer.parseInt(parameter));
-                default -> new ThresholdSchedule(Double.parseDouble(parameter));
-            };
+            return ScheduleKind.parse(schedule).make(parameter);
         }
 
         /** The parameter as a number (for sorting). */
@@ -153,12 +138,10 @@ public final class Sweep {
             List<Double> thresholds) {
         Set<Point> points = new LinkedHashSet<>();
         for (String schedule : schedules) {
-            switch (schedule) {
-                case "llada" -> lladaSteps.forEach(s -> points.add(Point.llada(s)));
-                case "pyramid" -> pyramidFactors.forEach(f -> points.add(Point.pyramid(f)));
-                case "threshold" -> thresholds.forEach(t -> points.add(Point.threshold(t)));
-                default -> throw new IllegalArgumentException(
-                        "unknown schedule '" + schedule + "' (use llada, pyramid or threshold)");
+            switch (ScheduleKind.parse(schedule)) {
+                case LLADA -> lladaSteps.forEach(s -> points.add(Point.llada(s)));
+                case PYRAMID -> pyramidFactors.forEach(f -> points.add(Point.pyramid(f)));
+                case THRESHOLD -> thresholds.forEach(t -> points.add(Point.threshold(t)));
             }
         }
         if (points.isEmpty()) {

@@ -12,6 +12,7 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.XYStyler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.remask.sampling.ScheduleKind;
 
 /** The sweep's figure: pass@1 against NFE per task, one line with markers per schedule (XChart, PNG). */
 final class SweepPlot {
@@ -21,10 +22,6 @@ final class SweepPlot {
 
     private SweepPlot() {}
 
-    private static final Map<String, String> LABELS = Map.of(
-            "llada", "llada (--steps)",
-            "pyramid", "pyramid (--factor)",
-            "threshold", "threshold (--threshold)");
 
     /** The PNG bytes; {@code results} in plotting order (by schedule, then NFE). */
     static byte[] png(String title, List<Sweep.Result> results) throws IOException {
@@ -52,7 +49,8 @@ final class SweepPlot {
         for (Map.Entry<String, List<Sweep.Result>> e : bySchedule.entrySet()) {
             double[] x = e.getValue().stream().mapToDouble(Sweep.Result::nfe).toArray();
             double[] y = e.getValue().stream().mapToDouble(Sweep.Result::passAt1).toArray();
-            XYSeries series = chart.addSeries(LABELS.getOrDefault(e.getKey(), e.getKey()), x, y);
+            String label = e.getKey() + " (--" + ScheduleKind.parse(e.getKey()).parameter() + ")";
+            XYSeries series = chart.addSeries(label, x, y);
             series.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
             series.setMarker(SeriesMarkers.CIRCLE);
         }

@@ -7,6 +7,7 @@ package org.remask.sampling;
  * left (so the block always finishes), and a step with nothing left is never spent.
  */
 public record PyramidSchedule(int factor) implements Schedule {
+    public static final int DEFAULT_FACTOR = 1;
 
     @Override
     public void validate(int genLength, int blockLength) {

@@ -5,6 +5,7 @@ package org.remask.sampling;
  * whose confidence is at least the threshold, and always at least the most confident one.
  */
 public record ThresholdSchedule(double threshold) implements Schedule {
+    public static final double DEFAULT_THRESHOLD = 0.9;
 
     @Override
     public void validate(int genLength, int blockLength) {

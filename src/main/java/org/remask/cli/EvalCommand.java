@@ -269,6 +269,7 @@ final class EvalCommand implements Callable<Integer> {
         settings.put("temperature", sampling.temperature);
         settings.put("remasking", sampling.remasking);
         settings.put("cache", sampling.cacheMode().cliName());
+        settings.put("dtype", options.precision().dtype().nativeName());
         settings.put("seed", sampling.seed);
         settings.put("cfg_scale", sampling.cfgScale);
         settings.put("eos_logit_off", sampling.eosLogitOff);

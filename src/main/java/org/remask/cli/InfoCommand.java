@@ -48,6 +48,7 @@ final class InfoCommand implements Callable<Integer> {
             facts.put("max_sequence_length", info.maxSequenceLength());
             facts.put("parameters", info.parameterCount());
             facts.put("dtype", info.dtype().nativeName());
+            facts.put("dtype_reason", options.precision().reason());
             facts.put("device", info.device());
             facts.put("weight_bytes", info.weightBytes());
             facts.put("threads", Threads.get());
@@ -73,8 +74,8 @@ final class InfoCommand implements Callable<Integer> {
                 f.get("eos_token_id"));
         out.printf(Locale.ROOT, "max sequence   %d%n", f.get("max_sequence_length"));
         out.printf(Locale.ROOT, "parameters     %,d%n", f.get("parameters"));
-        out.printf(Locale.ROOT, "weights        %s in %s on %s%n", bytes((Long) f.get("weight_bytes")), f.get("dtype"),
-                f.get("device"));
+        out.printf(Locale.ROOT, "weights        %s in %s on %s (%s)%n", bytes((Long) f.get("weight_bytes")),
+                f.get("dtype"), f.get("device"), f.get("dtype_reason"));
         out.printf(Locale.ROOT, "cpu threads    %d%n", f.get("threads"));
         out.printf(Locale.ROOT, "load time      %.3f s%n", f.get("load_seconds"));
         out.printf(Locale.ROOT, "native         %s%n", f.get("native"));

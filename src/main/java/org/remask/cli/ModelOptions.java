@@ -3,8 +3,8 @@ package org.remask.cli;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.remask.engine.DType;
 import org.remask.engine.Model;
+import org.remask.engine.Precision;
 import org.remask.engine.Threads;
 import org.remask.text.ChatTemplate;
 import picocli.CommandLine.Option;
@@ -24,7 +24,8 @@ final class ModelOptions {
     String device;
 
     @Option(names = "--dtype", defaultValue = "auto", paramLabel = "T",
-            description = "float32, bfloat16, float16 or auto: float32 on cpu, bfloat16 on cuda (default: ${DEFAULT-VALUE}).")
+            description = "float32, bfloat16, float16 or auto: bfloat16 on cuda, and on a cpu with native bfloat16 for a"
+                    + " bfloat16 checkpoint, else float32 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--threads", paramLabel = "N",
@@ -72,15 +73,13 @@ final class ModelOptions {
         return absolute.startsWith(root) ? root.relativize(absolute).toString() : absolute.toString();
     }
 
-    DType resolvedDType() {
-        if (dtype.equalsIgnoreCase("auto")) {
-            return device.startsWith("cuda") ? DType.BFLOAT16 : DType.FLOAT32;
-        }
-        return DType.parse(dtype);
+    /** The dtype to compute in, and why (info reports both). */
+    Precision precision() {
+        return Precision.choose(dtype, device, model());
     }
 
     Model load() {
         Threads.set(threads != null ? threads : Runtime.getRuntime().availableProcessors());
-        return Model.load(model(), device, resolvedDType());
+        return Model.load(model(), device, precision().dtype());
     }
 }

@@ -147,8 +147,9 @@ final class EvalCommand implements Callable<Integer> {
         if (sweep && (samples > 1 || samplesOut != null || score != null)) {
             throw new IllegalArgumentException("--samples, --samples-out and --score go without --sweep");
         }
-        if (score != null && (samples > 1 || limit != null)) {
-            throw new IllegalArgumentException("--score scores every sample in its file: it goes without --samples and --limit");
+        if (score != null && (samples > 1 || limit != null || options.given != null)) {
+            throw new IllegalArgumentException("--score scores every sample in its file, without a model: it goes"
+                    + " without --model, --samples and --limit");
         }
         if (samples > 1 && sampling.temperature == 0) {
             throw new IllegalArgumentException("--samples " + samples + " needs --temperature above 0: at temperature 0"

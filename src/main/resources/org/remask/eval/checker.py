@@ -21,6 +21,7 @@
 import builtins
 import marshal
 import os
+import signal
 import sys
 import time
 
@@ -97,8 +98,18 @@ class Candidate:
         raise CandidateGone("it broke the protocol")
 
 
+CANDIDATE_GROUP = []  # the candidate's process group, once started
+
+
 def verdict(outcome, reason):
+    """Ends the run: the candidate's whole process group first (forks it left behind, which are no longer
+    this process's children once it exits), then the one line."""
     import json
+    for group in CANDIDATE_GROUP:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass  # already gone
     os.write(1, (json.dumps({"outcome": outcome, "reason": reason}) + "\n").encode())
     sys.exit(0)
 
@@ -180,6 +191,7 @@ def main():
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": work, "PYTHONDONTWRITEBYTECODE": "1"}
     pid = start(command + ["-c", read("candidate.py"), str(requests_read), str(replies_write)],
                 directory, None if user == "-" else int(user), env, requests_read, replies_write)
+    CANDIDATE_GROUP.append(pid)  # start() made it a session (and group) leader
     requests = os.fdopen(requests_write, "wb")
     replies = os.fdopen(replies_read, "rb")
     candidate = Candidate(requests, replies, entry_point)

@@ -145,6 +145,9 @@ class EvalCommandTest {
         assertTrue(run.err().contains("a samples file of another dataset?"), run.err());
         Run withSamples = run("eval", "--dataset", MINI, "--score", good.toString(), "--samples", "2");
         assertEquals(2, withSamples.code(), withSamples.err());
+        Run withModel = run("eval", "--dataset", MINI, "--score", good.toString(), "--model", model());
+        assertEquals(2, withModel.code(), withModel.err());
+        assertTrue(withModel.err().contains("without a model"), withModel.err());
     }
 
     @Test

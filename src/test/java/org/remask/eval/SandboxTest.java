@@ -298,12 +298,23 @@ class SandboxTest {
         assertEquals(Outcome.CRASHED, plain.check(add, "    import os\n    os.kill(os.getpid(), 9)\n").outcome());
         Sandbox.Result r = plain.check(add, """
                     import os, time
-                    for _ in range(4):
+                    for _ in range(3):
                         os.fork()
                     while True:
                         time.sleep(0.01)
                 """);
-        assertEquals(Outcome.TIMEOUT, r.outcome());
+        assertEquals(Outcome.TIMEOUT, r.outcome(), r.reason());
+        assertNoCandidateLeft();
+        // A fork that outlives a passing call: no longer the checker's child when the checker ends, so the
+        // checker kills the candidate's process group before it exits.
+        Sandbox.Result passed = plain.check(add, """
+                    import os, time
+                    if os.fork() == 0:
+                        while True:
+                            time.sleep(0.01)
+                    return a + b
+                """);
+        assertEquals(Outcome.PASSED, passed.outcome(), passed.reason());
         assertNoCandidateLeft();
     }
 

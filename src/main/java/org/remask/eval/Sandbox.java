@@ -305,8 +305,12 @@ public final class Sandbox {
         builder.environment().clear();
         builder.environment().putAll(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin", "LANG", "C.UTF-8"));
         Process process = builder.start();
-        boolean finished = process.waitFor(limits.timeout().toNanos(), TimeUnit.NANOSECONDS);
-        killTree(process); // on a timeout everything; otherwise the candidate's stragglers, if any
+        boolean finished;
+        try {
+            finished = process.waitFor(limits.timeout().toNanos(), TimeUnit.NANOSECONDS);
+        } finally {
+            killTree(process); // on a timeout or an interruption everything; otherwise nothing is left to kill
+        }
         double seconds = seconds(start);
         String stdout = head(dir.resolve("stdout"), OUTPUT_BYTES);
         String stderr = tail(dir.resolve("stderr"), STDERR_TAIL_BYTES);

@@ -670,7 +670,7 @@ def generate_v2(count, seed):
         if record["prompt"] in seen_prompts:
             continue
         seen_prompts.add(record["prompt"])
-        calls = [(args, result) for args, result in v2_calls(record, spec)]
+        calls = v2_calls(record, spec)
         calls, killed, non_equivalent = adequate_calls(fam, spec, record["canonical_solution"], calls, rng)
         record["test"] = "def check(candidate):\n" + "".join(
             f"    assert candidate({', '.join(repr(a) for a in args)}) == {result!r}\n" for args, result in calls)

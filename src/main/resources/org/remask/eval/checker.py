@@ -7,7 +7,7 @@
 #
 # The verdict is decided here, in a process the candidate never runs in. The task's prompt and test (the
 # dataset's code, trusted) run in this interpreter; the candidate's program runs in another one, inside the
-# sandbox (JOB's "sandbox" command: bubblewrap, unshare, or nothing), started with candidate.py. The name
+# sandbox (the SANDBOX command: bubblewrap, unshare, or nothing), started with candidate.py. The name
 # of the entry point, here, is a proxy: each call sends its arguments over a pipe as plain data and gets the
 # result back as plain data (None, bool, int, float, str, bytes, complex, and lists, tuples, sets and dicts
 # of them), or the name of the exception it raised. So nothing the candidate reaches (__main__, frames, gc,

@@ -498,8 +498,15 @@ def compiled(spec, body):
     return scope[spec["name"]]
 
 
+def check_source(calls):
+    """A check(candidate) asserting each (arguments, result) call."""
+    return "def check(candidate):\n" + "".join(
+        f"    assert candidate({', '.join(repr(a) for a in args)}) == {result!r}\n" for args, result in calls)
+
+
 def render(fam, spec, rng, variants):
-    """The HumanEval record of one instance, its asserts computed by running the canonical solution.
+    """The HumanEval record of one instance, its asserts computed by running the canonical solution, and those
+    (arguments, result) calls.
 
     The canonical solution is the family's first body, or with variants one of its equivalent bodies
     drawn at random: trained on all of them, the model's next-token law has several modes, as a real
@@ -521,11 +528,10 @@ def render(fam, spec, rng, variants):
     call = f"{name}({', '.join(repr(a) for a in example_args)})"
     prompt = (f"def {name}({', '.join(args)}):\n    \"\"\"{spec['doc']}\n    >>> {call}\n    {example_result!r}\n"
               "    \"\"\"\n")
-    test = "def check(candidate):\n" + "".join(
-        f"    assert candidate({', '.join(repr(a) for a in a_args)}) == {result!r}\n" for a_args, result in calls)
+    test = check_source(calls)
     record = {"prompt": prompt, "entry_point": name, "canonical_solution": body, "test": test}
     assert (prompt + body + test).isascii()
-    return record
+    return record, calls
 
 
 def instance_key(fam, spec):
@@ -546,7 +552,7 @@ def generate(count, seed, excluded, prefix, variants, excluded_solutions=frozens
         key = instance_key(fam, spec)
         if key in excluded or (excluded_solutions and not excluded_solutions.isdisjoint(solutions(spec))):
             continue
-        record = render(fam, spec, rng, variants)
+        record, _ = render(fam, spec, rng, variants)
         if prefix == "MiniEval":
             if record["prompt"] in seen_prompts or key in {r["_key"] for r in out}:
                 continue  # held-out tasks are all distinct instances
@@ -666,27 +672,15 @@ def generate_v2(count, seed):
         spec = FAMILIES[fam](rng)
         if tuple(sorted(solutions(spec))) not in reserved[fam]:
             continue
-        record = render(fam, spec, rng, False)
+        record, calls = render(fam, spec, rng, False)
         if record["prompt"] in seen_prompts:
             continue
         seen_prompts.add(record["prompt"])
-        calls = v2_calls(record, spec)
         calls, killed, non_equivalent = adequate_calls(fam, spec, record["canonical_solution"], calls, rng)
-        record["test"] = "def check(candidate):\n" + "".join(
-            f"    assert candidate({', '.join(repr(a) for a in args)}) == {result!r}\n" for args, result in calls)
+        record["test"] = check_source(calls)
         out.append({"task_id": f"MiniEval2/{len(out)}", **record, "family": fam,
                     "solutions": sorted(solutions(spec)), "mutants": [killed, non_equivalent]})
     return out
-
-
-def v2_calls(record, spec):
-    """The (arguments, result) pairs of a rendered record's asserts."""
-    fn = compiled(spec, record["canonical_solution"])
-    calls = []
-    for line in record["test"].splitlines()[1:]:
-        args = ast.literal_eval("(" + line.split("candidate(", 1)[1].rsplit(") == ", 1)[0] + ",)")
-        calls.append((args, fn(*args)))
-    return calls
 
 
 def renamed(record):

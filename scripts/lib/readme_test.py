@@ -65,8 +65,8 @@ class Checks:
 class Part:
     """A fenced block or a table, with its marker (None when it has none) and its first line's number."""
 
-    def __init__(self, kind, line, marker, lines, lang=""):
-        self.kind, self.line, self.marker, self.lines, self.lang = kind, line, marker, lines, lang
+    def __init__(self, kind, line, marker, lines):
+        self.kind, self.line, self.marker, self.lines = kind, line, marker, lines
 
     def marker_words(self):
         return self.marker.split() if self.marker else []
@@ -92,12 +92,11 @@ def parse_readme(path):
             i += 1
             continue
         if line.startswith("```"):
-            lang = line[3:].strip()
             start = i + 1
             i += 1
             while i < len(lines) and not lines[i].startswith("```"):
                 i += 1
-            parts.append(Part("block", start, marker, lines[start:i], lang))
+            parts.append(Part("block", start, marker, lines[start:i]))
             marker = None
             i += 1
             continue

@@ -171,7 +171,7 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Sandbox sandbox = sandbox(err);
-        PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
+        PrintWriter progress = progress(err);
         try (Session session = new Session(options); SamplesWriter writer = new SamplesWriter(samplesOut)) {
             Completer completer = (task, sample) -> complete(session, task, sample);
             return report(new Evaluator(completer, sandbox, progress).evaluate(tasks, samples, writer::write));
@@ -185,7 +185,7 @@ final class EvalCommand implements Callable<Integer> {
         List<Sample> given = Sample.read(score, byId, dataset); // the whole file is checked before any run
         PrintWriter err = spec.commandLine().getErr();
         Sandbox sandbox = sandbox(err);
-        PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
+        PrintWriter progress = progress(err);
         try (SamplesWriter writer = new SamplesWriter(samplesOut)) {
             return report(Evaluator.score(given, byId, sandbox, progress, writer::write));
         }
@@ -291,7 +291,7 @@ final class EvalCommand implements Callable<Integer> {
             results = run.run(grid, tasks, schedule -> null, sandbox, null, quiet ? null : err);
         } else {
             try (Session session = new Session(options)) {
-                PrintWriter progress = !quiet && Terminal.stderrIsTerminal() ? err : null;
+                PrintWriter progress = progress(err);
                 results = run.run(grid, tasks, schedule -> (task, sample) -> complete(session, task, schedule), sandbox,
                         progress, quiet ? null : err);
             }
@@ -304,6 +304,11 @@ final class EvalCommand implements Callable<Integer> {
         }
         stdout.flush();
         return 0;
+    }
+
+    /** Where the per-task progress line goes: stderr on a terminal, unless --quiet; else nowhere. */
+    private PrintWriter progress(PrintWriter err) {
+        return !quiet && Terminal.stderrIsTerminal() ? err : null;
     }
 
     /** The sandbox for --timeout, --python and --site-packages; a weaker one than bubblewrap is said on stderr. */

@@ -113,7 +113,7 @@ public final class Sandbox {
         this.limits = limits;
         this.isolation = isolation;
         this.confinement = switch (isolation) {
-            case BUBBLEWRAP -> bubblewrap(python);
+            case BUBBLEWRAP -> bubblewrap(python, limits.fileBytes()); // what it writes is capped as files are
             case UNSHARE -> List.of(UNSHARE);
             case NONE -> List.of();
         };
@@ -141,24 +141,26 @@ public final class Sandbox {
             for (String dir : path.split(File.pathSeparator)) {
                 Path candidate = Path.of(dir.isEmpty() ? "." : dir, "python3");
                 if (Files.isExecutable(candidate) && !Files.isDirectory(candidate)) {
-                    return resolve(candidate.toAbsolutePath().toString());
+                    String shim = candidate.toAbsolutePath().toString();
+                    List<String> executable = pythonSays(shim, "import sys; print(sys.executable)");
+                    return executable.isEmpty() || executable.getFirst().isEmpty() ? shim : executable.getFirst();
                 }
             }
         }
         return system.toString();
     }
 
-    private static String resolve(String python) {
+    /** The lines {@code python -c code} prints, or none when it cannot run or fails. */
+    private static List<String> pythonSays(String python, String code) {
         try {
-            Process p = new ProcessBuilder(python, "-c", "import sys; print(sys.executable)")
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 && !out.isEmpty() ? out : python;
+            Process p = new ProcessBuilder(python, "-c", code).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 ? out.lines().toList() : List.of();
         } catch (IOException e) {
-            return python;
+            return List.of();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return python;
+            return List.of();
         }
     }
 
@@ -168,7 +170,7 @@ public final class Sandbox {
     /** The strongest isolation that works here for this interpreter (checked once): bwrap, unshare, none. */
     static Isolation detect(String python) {
         return DETECTED.computeIfAbsent(python, p -> {
-            if (succeeds(asCandidate(p, bubblewrap(p)))) {
+            if (succeeds(asCandidate(p, bubblewrap(p, Limits.defaults().fileBytes())))) {
                 return Isolation.BUBBLEWRAP;
             }
             return succeeds(asCandidate(p, List.of(UNSHARE))) ? Isolation.UNSHARE : Isolation.NONE;
@@ -207,9 +209,9 @@ public final class Sandbox {
      * bubblewrap's command line: new namespaces (user, PID, network, IPC, UTS), a new session, death with the
      * checker; /usr read-only (with Debian's /bin, /lib, ... links into it) and the interpreter's own prefix
      * where it lies elsewhere (a virtual environment); its own /proc and /dev; /tmp (the working directory)
-     * and /dev/shm private, size-capped tmpfs.
+     * and /dev/shm private tmpfs of {@code tmpfsBytes} each.
      */
-    private static List<String> bubblewrap(String python) {
+    private static List<String> bubblewrap(String python, long tmpfsBytes) {
         List<String> command = new ArrayList<>(List.of("bwrap", "--unshare-all", "--new-session", "--die-with-parent",
                 "--ro-bind", "/usr", "/usr"));
         for (String link : List.of("bin", "sbin", "lib", "lib64", "lib32", "libx32")) {
@@ -217,30 +219,17 @@ public final class Sandbox {
                 command.addAll(List.of("--symlink", "usr/" + link, "/" + link));
             }
         }
-        for (String prefix : interpreterPrefixes(python)) {
+        // The interpreter's sys.prefix and sys.base_prefix: where its standard library (and a venv) live.
+        for (String prefix : pythonSays(python, "import sys; print(sys.prefix); print(sys.base_prefix)").stream()
+                .distinct().toList()) {
             if (!prefix.equals("/usr") && !prefix.startsWith("/usr/")) {
                 command.addAll(List.of("--ro-bind", prefix, prefix));
             }
         }
-        String size = Long.toString(Limits.defaults().fileBytes());
+        String size = Long.toString(tmpfsBytes);
         command.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp",
                 "--size", size, "--tmpfs", "/dev/shm", "--chdir", "/tmp"));
         return command;
-    }
-
-    /** The interpreter's sys.prefix and sys.base_prefix (where its standard library lives). */
-    private static List<String> interpreterPrefixes(String python) {
-        try {
-            Process p = new ProcessBuilder(python, "-I", "-S", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)")
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 ? out.lines().distinct().toList() : List.of();
-        } catch (IOException e) {
-            return List.of();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return List.of();
-        }
     }
 
     /** Runs the task's test against prompt + completion and reports how it ended; never throws for what it does. */

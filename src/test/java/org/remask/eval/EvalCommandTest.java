@@ -151,6 +151,17 @@ class EvalCommandTest {
     }
 
     @Test
+    void sampleOptionsAreRefusedWhereTheyDoNotApply(@TempDir Path dir) {
+        Run none = run("eval", "--model", model(), "--dataset", MINI, "--samples", "0");
+        assertEquals(2, none.code(), none.err());
+        assertEquals("remask: --samples must be at least 1, not 0", none.err().strip());
+        Run sweep = run("eval", "--model", model(), "--dataset", MINI, "--temperature", "1", "--samples", "2",
+                "--sweep", "--out", dir.toString());
+        assertEquals(2, sweep.code(), sweep.err());
+        assertEquals("remask: --samples, --samples-out and --score go without --sweep", sweep.err().strip());
+    }
+
+    @Test
     void severalSamplesNeedATemperatureAndEachHasItsSeed(@TempDir Path dir) throws IOException {
         Run greedy = run("eval", "--model", model(), "--dataset", MINI, "--samples", "2");
         assertEquals(2, greedy.code(), greedy.err());

@@ -37,11 +37,6 @@ __global__ void sample_kernel(const float* logits, int64_t rows, SampleParams p,
   }
 }
 
-__device__ float rank_key(const float* confidence, int64_t i) {
-  float c = confidence[i];
-  return c != c ? -INFINITY : c;
-}
-
 // One thread block for the whole block of positions. A candidate's rank is the number of candidates
 // ahead of it (higher confidence, or equal and lower index); rank < take commits. Block lengths are
 // small (tens to a few thousand), so quadratic ranks cost less than a sort's launches.
@@ -57,21 +52,19 @@ __global__ void commit_kernel(int64_t* tokens, int64_t batch, int64_t length, co
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     if (tokens[block_begin + i] != mask_id) continue;
     atomicAdd(&candidates, 1ull);
-    if (rank_key(confidence, i) >= threshold) atomicAdd(&above, 1ull);
+    if (rank_key(confidence[i]) >= threshold) atomicAdd(&above, 1ull);
   }
   __syncthreads();
-  int64_t total = static_cast<int64_t>(candidates);
-  int64_t wanted = k > static_cast<int64_t>(above) ? k : static_cast<int64_t>(above);
-  int64_t take = wanted < total ? wanted : total;
+  int64_t take = fresh_commits(k, static_cast<int64_t>(candidates), static_cast<int64_t>(above));
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     selected[i] = 0;
     if (tokens[block_begin + i] != mask_id) continue;
-    float mine = rank_key(confidence, i);
+    float mine = rank_key(confidence[i]);
     int64_t rank = 0;
     for (int64_t j = 0; j < n; ++j) {
       if (j == i || tokens[block_begin + j] != mask_id) continue;
-      float other = rank_key(confidence, j);
-      if (other > mine || (other == mine && j < i)) ++rank;
+      float other = rank_key(confidence[j]);
+      if (ranks_before(other, j, mine, i)) ++rank;
     }
     selected[i] = rank < take;
   }
@@ -88,6 +81,60 @@ __global__ void commit_kernel(int64_t* tokens, int64_t batch, int64_t length, co
   for (int64_t i = threadIdx.x; i < take; i += blockDim.x)
     for (int64_t b = 0; b < batch; ++b) tokens[b * length + positions[i]] = committed[i];
   if (threadIdx.x == 0) *count = take;
+}
+
+// RCR's commit (sampling.h's commit_running), as commit_kernel: one thread block, quadratic ranks.
+// flags[i]: bit 0 the position was masked at the step's start, bit 1 it is kept.
+__global__ void commit_running_kernel(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0,
+                                      const float* confidence, float* running, int64_t mask_id,
+                                      int64_t block_begin, int64_t n, int64_t k, double threshold,
+                                      int64_t* positions, int64_t* committed, int64_t* remasked, int64_t* counts) {
+  extern __shared__ unsigned char flags[];
+  __shared__ unsigned long long masked_count;
+  __shared__ unsigned long long above;
+  if (threadIdx.x == 0) masked_count = above = 0;
+  __syncthreads();
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    flags[i] = tokens[block_begin + i] == mask_id;
+    if (!flags[i]) continue;
+    running[i] = confidence[i];
+    atomicAdd(&masked_count, 1ull);
+    if (rank_key(confidence[i]) >= threshold) atomicAdd(&above, 1ull);
+  }
+  __syncthreads();
+  int64_t masked = static_cast<int64_t>(masked_count);
+  int64_t keep = (n - masked) + fresh_commits(k, masked, static_cast<int64_t>(above));
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    float mine = rank_key(running[i]);
+    int64_t rank = 0;
+    for (int64_t j = 0; j < n; ++j) rank += ranks_before(rank_key(running[j]), j, mine, i);
+    if (rank < keep) flags[i] |= 2;
+  }
+  __syncthreads();
+  // A position changes when kept == masked: it takes x0 (kept, was masked) or the mask (dropped, was not).
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    bool was_masked = flags[i] & 1, kept = flags[i] & 2;
+    if (kept != was_masked) continue;
+    int64_t slot = 0;
+    for (int64_t j = 0; j < i; ++j) slot += (flags[j] & 1) == was_masked && ((flags[j] & 2) != 0) == kept;
+    if (was_masked) {
+      positions[slot] = block_begin + i;
+      committed[slot] = x0[i];
+    } else {
+      remasked[slot] = block_begin + i;
+    }
+    for (int64_t b = 0; b < batch; ++b) tokens[b * length + block_begin + i] = was_masked ? x0[i] : mask_id;
+  }
+  if (threadIdx.x == 0) {
+    int64_t added = 0, dropped = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      bool was_masked = flags[j] & 1, kept = flags[j] & 2;
+      added += was_masked && kept;
+      dropped += !was_masked && !kept;
+    }
+    counts[0] = added;
+    counts[1] = dropped;
+  }
 }
 
 }  // namespace
@@ -122,6 +169,37 @@ int64_t commit(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0
     check(cudaStreamSynchronize(stream), "commit");
   }
   return count;
+}
+
+std::pair<int64_t, int64_t> commit_running(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0,
+                                           const float* confidence, float* running, int64_t mask_id,
+                                           int64_t block_begin, int64_t block_length, int64_t k, double threshold,
+                                           int64_t* scratch, int64_t* positions, int64_t* committed,
+                                           int64_t* remasked, cudaStream_t stream) {
+  int threads = block_length < kMaxCommitThreads ? static_cast<int>(block_length) : kMaxCommitThreads;
+  threads = (threads + 31) / 32 * 32;
+  int64_t* counts = scratch + 3 * block_length;
+  commit_running_kernel<<<1, threads, static_cast<size_t>(block_length), stream>>>(
+      tokens, batch, length, x0, confidence, running, mask_id, block_begin, block_length, k, threshold, scratch,
+      scratch + block_length, scratch + 2 * block_length, counts);
+  check(cudaGetLastError(), "revising commit kernel launch");
+  int64_t host[2] = {0, 0};
+  check(cudaMemcpyAsync(host, counts, sizeof host, cudaMemcpyDeviceToHost, stream), "revising commit counts");
+  check(cudaStreamSynchronize(stream), "revising commit");
+  if (host[0] > 0) {
+    check(cudaMemcpyAsync(positions, scratch, sizeof(int64_t) * host[0], cudaMemcpyDeviceToHost, stream),
+          "revising commit positions");
+    check(cudaMemcpyAsync(committed, scratch + block_length, sizeof(int64_t) * host[0], cudaMemcpyDeviceToHost,
+                          stream),
+          "revising commit tokens");
+  }
+  if (host[1] > 0) {
+    check(cudaMemcpyAsync(remasked, scratch + 2 * block_length, sizeof(int64_t) * host[1], cudaMemcpyDeviceToHost,
+                          stream),
+          "revising commit re-masked positions");
+  }
+  check(cudaStreamSynchronize(stream), "revising commit");
+  return {host[0], host[1]};
 }
 
 }  // namespace cuda

@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "../src/sampling_math.h"
 
@@ -15,12 +16,21 @@ namespace cuda {
 void sample(const float* logits, int64_t rows, const SampleParams& params, int64_t* x0, float* confidence,
             cudaStream_t stream);
 
-// tokens: int64 [batch, length] on the device; scratch: 2 * block_length + 1 int64 on the device.
+// tokens: int64 [batch, length] on the device; scratch: 2 * block_length + 1 int64 (or more) on the device.
 // Host arrays positions/committed hold block_length entries. Returns the number committed; waits
 // for the stream.
 int64_t commit(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0, const float* confidence,
                int64_t mask_id, int64_t block_begin, int64_t block_length, int64_t k, double threshold,
                int64_t* scratch, int64_t* positions, int64_t* committed, cudaStream_t stream);
+
+// RCR's commit (sampling.h's commit_running); running: fp32 [block_length] on the device; scratch: 3 *
+// block_length + 2 int64 on the device; host arrays of block_length entries. Returns (committed,
+// re-masked); waits for the stream.
+std::pair<int64_t, int64_t> commit_running(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0,
+                                           const float* confidence, float* running, int64_t mask_id,
+                                           int64_t block_begin, int64_t block_length, int64_t k, double threshold,
+                                           int64_t* scratch, int64_t* positions, int64_t* committed,
+                                           int64_t* remasked, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace remask

@@ -127,6 +127,21 @@ int32_t remask_commit(remask_buffer *tokens, const remask_buffer *samples, int64
                       int64_t block_end, int64_t k, double threshold, int64_t *positions,
                       int64_t *committed, int64_t capacity, int64_t *count);
 
+/* remask_commit that can take tokens back: running-confidence remasking (RCR, autonomousvision/mdpo).
+ * Every masked position of block_begin..block_end-1 takes its sample's confidence as its running
+ * confidence; a committed position keeps the one it had when its token was predicted (samples keeps them
+ * from step to step of a block). The block then holds tokens at its m positions of highest running
+ * confidence (ties to the lower position), m being its committed positions plus those remask_commit would
+ * commit (k, and more at or above threshold): masked ones among them take x0, committed ones outside them
+ * get the mask id again, in every row. So each step adds m minus what it had, at least one token, and the
+ * block finishes in as many steps as without revision. Writes the committed positions and tokens as
+ * remask_commit does, and the re-masked positions (ascending) to remasked, with their number in
+ * *remasked_count; every array holds capacity entries. */
+int32_t remask_commit_rcr(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin,
+                          int64_t block_end, int64_t k, double threshold, int64_t *positions,
+                          int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count,
+                          int64_t *remasked_count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -171,6 +171,29 @@ Forward forward_of(const void* model, const void* tokens, const void* logits, in
   return f;
 }
 
+// The checks remask_commit and remask_commit_rcr share; returns the tokens and samples buffers.
+std::pair<std::shared_ptr<Buffer>, std::shared_ptr<Buffer>> commit_buffers(const remask_buffer* tokens,
+                                                                             const remask_buffer* samples,
+                                                                             int64_t block_begin, int64_t block_end,
+                                                                             int64_t k, double threshold,
+                                                                             int64_t capacity) {
+  std::shared_ptr<Buffer> t = buffer_of(tokens, Buffer::Kind::Tokens);
+  std::shared_ptr<Buffer> s = buffer_of(samples, Buffer::Kind::Samples);
+  int64_t length = t->tensor.size(1);
+  require(0 <= block_begin && block_begin < block_end && block_end <= length,
+          "block [" + std::to_string(block_begin) + ", " + std::to_string(block_end) +
+              ") is not a non-empty range of a sequence of " + std::to_string(length));
+  int64_t n = block_end - block_begin;
+  require(n <= s->samples->capacity(), "samples buffer holds " + std::to_string(s->samples->capacity()) +
+                                           " rows; the block has " + std::to_string(n));
+  require(capacity >= n, "output arrays hold " + std::to_string(capacity) + " entries; the block has " +
+                             std::to_string(n));
+  require(k >= 1, "a step commits at least one token (k = " + std::to_string(k) + ")");
+  require(!std::isnan(threshold), "threshold is NaN");
+  require(t->tensor.device() == s->samples->x0.device(), "buffers live on different devices");
+  return {t, s};
+}
+
 }  // namespace
 }  // namespace remask
 
@@ -402,21 +425,24 @@ int32_t remask_commit(remask_buffer* tokens, const remask_buffer* samples, int64
   API_BEGIN()
   require(count != nullptr && positions != nullptr && committed != nullptr, "output pointer is NULL");
   *count = 0;
-  std::shared_ptr<Buffer> t = buffer_of(tokens, Buffer::Kind::Tokens);
-  std::shared_ptr<Buffer> s = buffer_of(samples, Buffer::Kind::Samples);
-  int64_t length = t->tensor.size(1);
-  require(0 <= block_begin && block_begin < block_end && block_end <= length,
-          "block [" + std::to_string(block_begin) + ", " + std::to_string(block_end) +
-              ") is not a non-empty range of a sequence of " + std::to_string(length));
-  int64_t n = block_end - block_begin;
-  require(n <= s->samples->capacity(), "samples buffer holds " + std::to_string(s->samples->capacity()) +
-                                           " rows; the block has " + std::to_string(n));
-  require(capacity >= n, "output arrays hold " + std::to_string(capacity) + " entries; the block has " +
-                             std::to_string(n));
-  require(k >= 1, "a step commits at least one token (k = " + std::to_string(k) + ")");
-  require(!std::isnan(threshold), "threshold is NaN");
-  require(t->tensor.device() == s->samples->x0.device(), "buffers live on different devices");
+  auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity);
   *count = commit(t->tensor, *s->samples, t->vocab.mask_id, block_begin, block_end, k, threshold, positions, committed);
+  API_END()
+}
+
+int32_t remask_commit_rcr(remask_buffer* tokens, remask_buffer* samples, int64_t block_begin, int64_t block_end,
+                          int64_t k, double threshold, int64_t* positions, int64_t* committed, int64_t* remasked,
+                          int64_t capacity, int64_t* count, int64_t* remasked_count) {
+  API_BEGIN()
+  require(count != nullptr && remasked_count != nullptr && positions != nullptr && committed != nullptr &&
+              remasked != nullptr,
+          "output pointer is NULL");
+  *count = *remasked_count = 0;
+  auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity);
+  Revised done = commit_running(t->tensor, *s->samples, t->vocab.mask_id, block_begin, block_end, k, threshold,
+                                positions, committed, remasked);
+  *count = done.committed;
+  *remasked_count = done.remasked;
   API_END()
 }
 

@@ -225,12 +225,13 @@ void sample_cpu(const torch::Tensor& logits, int64_t rows, const SampleParams& p
 // then any further ones at or above the threshold.
 std::vector<int64_t> choose(const std::vector<int64_t>& candidates, const float* confidence, int64_t k,
                             double threshold) {
-  auto key = [confidence](int64_t i) { return std::isnan(confidence[i]) ? -INFINITY : confidence[i]; };
+  auto before = [confidence](int64_t a, int64_t b) {
+    return ranks_before(rank_key(confidence[a]), a, rank_key(confidence[b]), b);
+  };
   std::vector<int64_t> ranked = candidates;
-  std::stable_sort(ranked.begin(), ranked.end(), [&key](int64_t a, int64_t b) { return key(a) > key(b); });
-  size_t count = std::min(static_cast<size_t>(k), ranked.size());
-  while (count < ranked.size() && key(ranked[count]) >= threshold) ++count;
-  ranked.resize(count);
+  std::sort(ranked.begin(), ranked.end(), before);
+  int64_t above = std::count_if(ranked.begin(), ranked.end(), [&](int64_t i) { return rank_key(confidence[i]) >= threshold; });
+  ranked.resize(fresh_commits(k, static_cast<int64_t>(ranked.size()), above));
   std::sort(ranked.begin(), ranked.end());
   return ranked;
 }
@@ -241,7 +242,8 @@ Samples::Samples(int64_t capacity, torch::Device device) {
   auto options = torch::TensorOptions().device(device);
   x0 = torch::zeros({capacity}, options.dtype(torch::kInt64));
   confidence = torch::zeros({capacity}, options.dtype(torch::kFloat32));
-  scratch = torch::zeros({2 * capacity + 1}, options.dtype(torch::kInt64));
+  running = torch::zeros({capacity}, options.dtype(torch::kFloat32));
+  scratch = torch::zeros({3 * capacity + 2}, options.dtype(torch::kInt64));
 }
 
 void sample(const torch::Tensor& logits, int64_t rows, const SampleParams& params, Samples& samples) {
@@ -281,6 +283,58 @@ int64_t commit(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t
     committed[count++] = sampled[i];
   }
   return count;
+}
+
+Revised commit_running(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin,
+                       int64_t block_end, int64_t k, double threshold, int64_t* positions, int64_t* committed,
+                       int64_t* remasked) {
+  int64_t n = block_end - block_begin;
+  int64_t batch = tokens.size(0), length = tokens.size(1);
+#ifdef REMASK_WITH_CUDA
+  if (tokens.is_cuda()) {
+    c10::cuda::CUDAGuard guard(tokens.device());
+    auto counts = cuda::commit_running(tokens.data_ptr<int64_t>(), batch, length, samples.x0.data_ptr<int64_t>(),
+                                       samples.confidence.data_ptr<float>(), samples.running.data_ptr<float>(),
+                                       mask_id, block_begin, n, k, threshold, samples.scratch.data_ptr<int64_t>(),
+                                       positions, committed, remasked, c10::cuda::getCurrentCUDAStream().stream());
+    return Revised{counts.first, counts.second};
+  }
+#endif
+  int64_t* t = tokens.data_ptr<int64_t>();
+  const int64_t* sampled = samples.x0.data_ptr<int64_t>();
+  const float* confidence = samples.confidence.data_ptr<float>();
+  float* running = samples.running.data_ptr<float>();
+  std::vector<int64_t> order(n);
+  std::vector<char> masked(n);
+  int64_t masked_count = 0, above = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    order[i] = i;
+    masked[i] = t[block_begin + i] == mask_id;
+    if (!masked[i]) continue;
+    running[i] = confidence[i];
+    ++masked_count;
+    above += rank_key(confidence[i]) >= threshold;
+  }
+  int64_t keep = (n - masked_count) + fresh_commits(k, masked_count, above);
+  std::sort(order.begin(), order.end(), [running](int64_t a, int64_t b) {
+    return ranks_before(rank_key(running[a]), a, rank_key(running[b]), b);
+  });
+  std::vector<char> kept(n, 0);
+  for (int64_t r = 0; r < keep; ++r) kept[order[r]] = 1;
+  Revised done;
+  for (int64_t i = 0; i < n; ++i) {
+    if (kept[i] == masked[i]) {  // a masked position that takes x0, or a committed one that is masked again
+      int64_t token = masked[i] ? sampled[i] : mask_id;
+      for (int64_t b = 0; b < batch; ++b) t[b * length + block_begin + i] = token;
+      if (masked[i]) {
+        positions[done.committed] = block_begin + i;
+        committed[done.committed++] = token;
+      } else {
+        remasked[done.remasked++] = block_begin + i;
+      }
+    }
+  }
+  return done;
 }
 
 }  // namespace remask

@@ -12,7 +12,8 @@ namespace remask {
 struct Samples {
   torch::Tensor x0;          // int64 [capacity]
   torch::Tensor confidence;  // fp32 [capacity]
-  torch::Tensor scratch;     // int64 [2 * capacity + 1]: the CUDA commit's results before they go to the host
+  torch::Tensor running;     // fp32 [capacity]: RCR's confidence of each block position when its token was predicted
+  torch::Tensor scratch;     // int64 [3 * capacity + 2]: the CUDA commits' results before they go to the host
 
   Samples(int64_t capacity, torch::Device device);
   int64_t capacity() const { return x0.size(0); }
@@ -26,5 +27,21 @@ void sample(const torch::Tensor& logits, int64_t rows, const SampleParams& param
 // and returns their number.
 int64_t commit(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin, int64_t block_end,
                int64_t k, double threshold, int64_t* positions, int64_t* committed);
+
+// What one step of a revising commit did: positions that took a token, and committed ones masked again.
+struct Revised {
+  int64_t committed = 0;
+  int64_t remasked = 0;
+};
+
+// Running-confidence remasking (RCR): masked positions of the block take their sample's confidence as
+// their running confidence (committed ones keep theirs); the block then holds tokens at the positions
+// of highest running confidence, as many as it had plus what commit() would add (k, and more at or above
+// the threshold). Masked ones among them take x0; committed ones outside them get the mask id, in every
+// row. Host arrays of block_end - block_begin entries get the committed positions and tokens and the
+// re-masked positions, ascending.
+Revised commit_running(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin,
+                       int64_t block_end, int64_t k, double threshold, int64_t* positions, int64_t* committed,
+                       int64_t* remasked);
 
 }  // namespace remask

@@ -66,6 +66,18 @@ REMASK_HD float combined_logit(const float* cond, const float* uncond, int64_t v
   return p.guided ? uncond[v] + (p.cfg_scale + 1.0f) * (cond[v] - uncond[v]) : cond[v];
 }
 
+// The commit order of a block's positions: larger confidence first, NaN as -inf, ties to the lower
+// index (as a stable sort of torch.topk's inputs gives).
+REMASK_HD float rank_key(float confidence) { return confidence != confidence ? -INFINITY : confidence; }
+REMASK_HD bool ranks_before(float a, int64_t i, float b, int64_t j) { return a > b || (a == b && i < j); }
+
+// How many masked positions a step commits: k (and every further one at or above the threshold), at
+// most as many as are masked.
+REMASK_HD int64_t fresh_commits(int64_t k, int64_t masked, int64_t above_threshold) {
+  int64_t wanted = k > above_threshold ? k : above_threshold;
+  return wanted < masked ? wanted : masked;
+}
+
 // Running statistics of one row, mergeable in any order (the CUDA kernel reduces them in a tree).
 // max/sum/weighted give softmax and entropy in one pass: sum = Σ e^(l-max), weighted = Σ e^(l-max)(l-max).
 struct RowState {

@@ -193,6 +193,55 @@ void kernels_match_cpu(const std::string& golden, const std::string& device) {
   remask_model_free(cpu);
 }
 
+// remask_commit_rcr on a block of 8 whose confidences the test sets through the logits (row i's token
+// 10 + i, or 20 + i, with logit a_i and every other logit 0, so confidence rises with a_i): a later, more
+// confident prediction displaces an earlier commit, and the block still finishes.
+void running_confidence_commit(const std::string& golden, const std::string& device) {
+  const int64_t n = 8;
+  remask_model* model = nullptr;
+  remask_buffer *tokens = nullptr, *logits = nullptr, *samples = nullptr;
+  remask_model_info info{};
+  bool ok = call(remask_model_load((golden + "/tiny-llada-f32").c_str(), device.c_str(), "float32", &model), "load") &&
+            call(remask_model_info_get(model, &info), "info") && call(remask_tokens_new(model, 1, n, &tokens), "tokens") &&
+            call(remask_logits_new(model, n, &logits), "logits") && call(remask_samples_new(model, n, &samples), "samples");
+  std::vector<int64_t> positions(n), committed(n), remasked(n);
+  int64_t count = 0, remasked_count = 0;
+  auto step = [&](const std::vector<float>& a, int64_t first_token, int64_t k) {
+    std::vector<float> values(n * info.vocab_size, 0.0f);
+    for (int64_t i = 0; i < n; ++i) values[i * info.vocab_size + first_token + i] = a[i];
+    return ok && call(remask_logits_write(logits, 0, values.data(), static_cast<int64_t>(values.size())), "write") &&
+           call(remask_sample(logits, n, 0, 0, 0.0, REMASK_RULE_LOW_CONFIDENCE, 0, -1, 0, 0, samples), "sample") &&
+           call(remask_commit_rcr(tokens, samples, 0, n, k, INFINITY, positions.data(), committed.data(),
+                                  remasked.data(), n, &count, &remasked_count),
+                "commit");
+  };
+  auto list = [](const std::vector<int64_t>& v, int64_t size) { return std::vector<int64_t>(v.begin(), v.begin() + size); };
+  std::vector<int64_t> ids(n);
+  int64_t m = info.mask_token_id;
+
+  ok = step({1, 1.2f, 1.4f, 9, 1.6f, 8, 1.8f, 2}, 10, 2);
+  check(ok && list(positions, count) == std::vector<int64_t>{3, 5} && list(committed, count) == std::vector<int64_t>{13, 15} &&
+            remasked_count == 0,
+        "rcr on " + device + ": the first step commits the two most confident");
+  ok = step({10, 8.5f, 7, 0, 2, 0, 1.5f, 1.2f}, 20, 1);  // 0 (a 10) > 3 (9) > 1 (8.5) > 5 (8): position 5 goes
+  ok = ok && call(remask_tokens_read(tokens, 0, ids.data(), n), "read");
+  check(ok && list(positions, count) == std::vector<int64_t>{0, 1} && list(remasked, remasked_count) == std::vector<int64_t>{5} &&
+            ids == std::vector<int64_t>{20, 21, m, 13, m, m, m, m},
+        "rcr on " + device + ": two more confident predictions displace position 5: one net token");
+  ok = step({3, 3, 3, 3, 3, 3, 3, 3}, 30, 5);
+  ok = ok && call(remask_tokens_read(tokens, 0, ids.data(), n), "read");
+  check(ok && count == 5 && remasked_count == 0 && ids == std::vector<int64_t>{20, 21, 32, 13, 34, 35, 36, 37},
+        "rcr on " + device + ": a step that commits every masked position re-masks nothing");
+  check(remask_commit_rcr(tokens, samples, 0, n, 0, INFINITY, positions.data(), committed.data(), remasked.data(), n,
+                          &count, &remasked_count) == REMASK_ERR_INVALID_ARGUMENT &&
+            std::string(remask_last_error()).find("at least one token") != std::string::npos,
+        "rcr: k = 0 is refused");
+  remask_buffer_free(samples);
+  remask_buffer_free(logits);
+  remask_buffer_free(tokens);
+  remask_model_free(model);
+}
+
 // The block caches (cache.json): a cache-filling forward equals the plain one bit for bit, and a
 // partial step equals the reference's plain computation over frozen keys and values (1e-4).
 void cache_case(const std::string& golden, const remask::Json& c, const std::string& device) {
@@ -298,6 +347,7 @@ int main(int argc, char** argv) {
   cache_text << cache_in.rdbuf();
   remask::Json cache_cases = remask::Json::parse(cache_text.str());
   for (const auto& c : cache_cases.items()) cache_case(golden, c, device);
+  running_confidence_commit(golden, device);
   if (device != "cpu") kernels_match_cpu(golden, device);
 
   return checks::report();

@@ -30,6 +30,7 @@ import org.remask.eval.Task;
 import org.remask.sampling.Generation;
 import org.remask.sampling.GenerationCancelledException;
 import org.remask.sampling.GenerationRequest;
+import org.remask.sampling.Revision;
 import org.remask.sampling.Schedule;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,12 +51,16 @@ final class EvalCommand implements Callable<Integer> {
     SamplingOptions sampling;
 
     @Option(names = "--dataset", required = true, paramLabel = "FILE",
-            description = "HumanEval-format JSON Lines (.jsonl or .jsonl.gz).")
+            description = "The tasks: HumanEval's format or MBPP's, JSON Lines or a JSON array, plain or .gz.")
     Path dataset;
 
     @Option(names = "--timeout", defaultValue = "10", paramLabel = "SECONDS",
             description = "Wall-clock limit of each task's test run (default: ${DEFAULT-VALUE}).")
     double timeout;
+
+    @Option(names = "--memory", defaultValue = "1024", paramLabel = "MIB",
+            description = "Address-space limit of each task's test run, in MiB (default: ${DEFAULT-VALUE}).")
+    long memory;
 
     @Option(names = "--limit", paramLabel = "N", description = "Only the first N tasks.")
     Integer limit;
@@ -123,6 +128,9 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (!(timeout > 0) || Double.isInfinite(timeout)) {
             throw new IllegalArgumentException("--timeout must be a positive number of seconds, not " + timeout);
+        }
+        if (memory < 64) {
+            throw new IllegalArgumentException("--memory must be at least 64 MiB, not " + memory);
         }
         if (limit != null && limit < 1) {
             throw new IllegalArgumentException("--limit must be at least 1, not " + limit);
@@ -254,7 +262,8 @@ final class EvalCommand implements Callable<Integer> {
                 thresholds != null ? thresholds : Sweep.DEFAULT_THRESHOLDS);
         for (Sweep.Point point : grid) { // a bad grid point fails before the model loads
             try {
-                new GenerationRequest(new long[] {0}, genLength, blockLength, point.toSchedule(), sampling.settings(-1));
+                new GenerationRequest(new long[] {0}, genLength, blockLength, point.toSchedule(), sampling.settings(-1),
+                        sampling.cacheMode(), sampling.revision());
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("sweep point " + point + ": " + e.getMessage(), e);
             }
@@ -270,6 +279,7 @@ final class EvalCommand implements Callable<Integer> {
         settings.put("temperature", sampling.temperature);
         settings.put("remasking", sampling.remasking);
         settings.put("cache", sampling.cacheMode().cliName());
+        settings.put("revise", sampling.revision() == Revision.NONE ? null : sampling.revision().cliName()); // null: left out
         settings.put("dtype", options.precision().dtype().nativeName());
         settings.put("seed", sampling.seed);
         settings.put("cfg_scale", sampling.cfgScale);
@@ -278,6 +288,7 @@ final class EvalCommand implements Callable<Integer> {
         settings.put("eot_id", sampling.eotId);
         settings.put("max_time", sampling.maxTime);
         settings.put("timeout", timeout);
+        settings.put("memory_mib", memory == Sandbox.Limits.DEFAULT_MEMORY_MIB ? null : memory); // null: left out
         settings.put("python", python == null ? null : python.toAbsolutePath().toString()); // null: left out
         settings.put("site_packages", sitePackages ? true : null);
         String title = "pass@1 against NFE: " + options.model().toAbsolutePath().normalize().getFileName() + " on "
@@ -311,9 +322,10 @@ final class EvalCommand implements Callable<Integer> {
         return !quiet && Terminal.stderrIsTerminal() ? err : null;
     }
 
-    /** The sandbox for --timeout, --python and --site-packages; a weaker one than bubblewrap is said on stderr. */
+    /** The sandbox for --timeout, --memory, --python and --site-packages; one weaker than bubblewrap is said on stderr. */
     private Sandbox sandbox(PrintWriter err) {
-        Sandbox.Limits limits = Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9)));
+        Sandbox.Limits limits = Sandbox.Limits.defaults().withTimeout(Duration.ofNanos((long) (timeout * 1e9)))
+                .withMemory(memory << 20);
         Sandbox sandbox = new Sandbox(limits, python != null ? python.toAbsolutePath().toString() : Sandbox.findPython(),
                 sitePackages);
         if (sandbox.isolation() != Sandbox.Isolation.BUBBLEWRAP) {

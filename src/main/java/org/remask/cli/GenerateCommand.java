@@ -182,7 +182,8 @@ final class GenerateCommand implements Callable<Integer> {
     private void printText(PrintWriter out, GenerationRequest request, Generation result, String answer,
             List<StepEvent> steps, Tokenizer tokenizer) {
         for (StepEvent step : steps) {
-            out.printf(Locale.ROOT, "step %d  block %d  keeping: %s%n", step.nfe(), step.block(), keeping(step, tokenizer));
+            out.printf(Locale.ROOT, "step %d  block %d  keeping: %s%s%n", step.nfe(), step.block(), keeping(step, tokenizer),
+                    step.remasked().length == 0 ? "" : "  remasking: " + Arrays.toString(step.remasked()));
         }
         if (answer != null) {
             out.println(answer);
@@ -224,6 +225,7 @@ final class GenerateCommand implements Callable<Integer> {
         json.put("seconds", result.seconds());
         json.put("tokens_per_second", request.genLength() / Math.max(result.seconds(), 1e-9));
         json.put("schedule", request.schedule().describe());
+        json.put("revise", request.revision().cliName());
         json.put("gen_length", request.genLength());
         json.put("block_length", request.blockLength());
         if (trace) {
@@ -233,6 +235,7 @@ final class GenerateCommand implements Callable<Integer> {
                 s.put("block", step.block());
                 s.put("positions", step.positions());
                 s.put("tokens", step.tokens());
+                s.put("remasked", step.remasked());
                 if (tokenizer != null) {
                     s.put("text", Arrays.stream(step.tokens()).mapToObj(tokenizer::token).toList());
                 }

@@ -8,6 +8,7 @@ import org.remask.engine.SampleSettings;
 import org.remask.sampling.CacheMode;
 import org.remask.sampling.Cancellation;
 import org.remask.sampling.PyramidSchedule;
+import org.remask.sampling.Revision;
 import org.remask.sampling.Schedule;
 import org.remask.sampling.ScheduleKind;
 import org.remask.sampling.ThresholdSchedule;
@@ -48,6 +49,12 @@ final class SamplingOptions {
                     + " values of the prompt and finished blocks (prefix) and also of the masked blocks right of it"
                     + " (dual) from the block's first step (default: ${DEFAULT-VALUE}).")
     String cache;
+
+    @Option(names = "--revise", defaultValue = "none", paramLabel = "R",
+            description = "What a step does with its block's committed tokens: none, or rcr (running-confidence"
+                    + " remasking: a later, more confident prediction takes an earlier commit's place)"
+                    + " (default: ${DEFAULT-VALUE}).") // Revision's names
+    String revise;
 
     @Option(names = "--remasking", defaultValue = "low-confidence", paramLabel = "R",
             description = "Which positions win a step: low-confidence, random, margin or entropy (default: ${DEFAULT-VALUE}).")
@@ -129,6 +136,10 @@ final class SamplingOptions {
 
     CacheMode cacheMode() {
         return CacheMode.parse(cache);
+    }
+
+    Revision revision() {
+        return Revision.parse(revise);
     }
 
     SampleSettings settings(long eot) {

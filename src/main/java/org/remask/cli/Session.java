@@ -32,7 +32,7 @@ final class Session implements AutoCloseable {
             eot = tokenizer.idOf(Tokenizer.EOT_TOKEN).orElse(-1);
         }
         return new GenerationRequest(promptIds, sampling.genLength, sampling.resolvedBlockLength(),
-                sampling.resolvedSchedule(), sampling.settings(eot), sampling.cacheMode());
+                sampling.resolvedSchedule(), sampling.settings(eot), sampling.cacheMode(), sampling.revision());
     }
 
     @Override

@@ -29,6 +29,9 @@ final class VisualListener implements StepListener {
         for (int i = 0; i < event.positions().length; i++) {
             ids[event.positions()[i]] = event.tokens()[i];
         }
+        for (int position : event.remasked()) {
+            ids[position] = maskId; // a revision rule took the token back: it is a mask again
+        }
         draw(render());
     }
 

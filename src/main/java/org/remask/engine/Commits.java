@@ -6,14 +6,17 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Host memory the masked commit writes its result into: the committed positions (ascending, absolute
- * in the sequence) and tokens. Made once per block length and reused every step, so the step loop
- * allocates nothing. Its arena is shared because a pooled workspace may serve different threads in turn.
+ * in the sequence) and tokens, and the positions a revising commit masked again. Made once per block
+ * length and reused every step, so the step loop allocates nothing. Its arena is shared because a pooled
+ * workspace may serve different threads in turn.
  */
 public final class Commits implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment positions;
     private final MemorySegment tokens;
     private final MemorySegment count;
+    private final MemorySegment remasked;
+    private final MemorySegment remaskedCount;
     private final int capacity;
 
     public Commits(int capacity) {
@@ -21,6 +24,8 @@ public final class Commits implements AutoCloseable {
         this.positions = arena.allocate(ValueLayout.JAVA_LONG, capacity);
         this.tokens = arena.allocate(ValueLayout.JAVA_LONG, capacity);
         this.count = arena.allocate(ValueLayout.JAVA_LONG);
+        this.remasked = arena.allocate(ValueLayout.JAVA_LONG, capacity);
+        this.remaskedCount = arena.allocate(ValueLayout.JAVA_LONG);
     }
 
     public int capacity() {
@@ -40,6 +45,15 @@ public final class Commits implements AutoCloseable {
         return tokens.getAtIndex(ValueLayout.JAVA_LONG, i);
     }
 
+    /** How many positions the last commit masked again (0 after a commit that does not revise). */
+    public int remaskedCount() {
+        return (int) remaskedCount.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    public long remasked(int i) {
+        return remasked.getAtIndex(ValueLayout.JAVA_LONG, i);
+    }
+
     MemorySegment positionsSegment() {
         return positions;
     }
@@ -50,6 +64,14 @@ public final class Commits implements AutoCloseable {
 
     MemorySegment countSegment() {
         return count;
+    }
+
+    MemorySegment remaskedSegment() {
+        return remasked;
+    }
+
+    MemorySegment remaskedCountSegment() {
+        return remaskedCount;
     }
 
     @Override

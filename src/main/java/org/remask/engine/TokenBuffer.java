@@ -49,9 +49,24 @@ public final class TokenBuffer implements AutoCloseable {
      * and tokens are in {@code out}.
      */
     public int commit(Samples samples, int blockBegin, int blockEnd, int k, double threshold, Commits out) {
+        out.remaskedCountSegment().set(ValueLayout.JAVA_LONG, 0, 0L);
         Native.check(remask_commit(handle.get(), samples.segment(), blockBegin, blockEnd, k, threshold,
                 out.positionsSegment(), out.tokensSegment(), out.capacity(), out.countSegment()));
         return out.count();
+    }
+
+    /**
+     * Running-confidence remasking (RCR): {@link #commit} that can take back the block's committed tokens. The
+     * block keeps tokens at its positions of highest running confidence (a position's confidence when its token
+     * was predicted; samples keeps them from step to step), as many as it had plus what commit would add; the
+     * committed positions and tokens, and the ones masked again, are in {@code out}. Returns the net number of
+     * tokens added, at least one.
+     */
+    public int commitRunning(Samples samples, int blockBegin, int blockEnd, int k, double threshold, Commits out) {
+        Native.check(remask_commit_rcr(handle.get(), samples.segment(), blockBegin, blockEnd, k, threshold,
+                out.positionsSegment(), out.tokensSegment(), out.remaskedSegment(), out.capacity(),
+                out.countSegment(), out.remaskedCountSegment()));
+        return out.count() - out.remaskedCount();
     }
 
     MemorySegment segment() {

@@ -23,7 +23,7 @@ public record Sample(String taskId, String completion) {
         for (Dataset.Line line : Dataset.lines(file, "samples")) {
             String taskId = line.field("task_id", true);
             if (!tasks.containsKey(taskId)) {
-                throw new IllegalArgumentException(file + ": line " + line.number() + " is a sample of " + taskId
+                throw new IllegalArgumentException(file + ": " + line.where() + " is a sample of " + taskId
                         + ", which " + dataset + " does not have" + (samples.isEmpty()
                         ? " (a samples file of another dataset?)" : ""));
             }

@@ -60,12 +60,18 @@ public final class Sandbox {
 
     /** Limits of one run. */
     public record Limits(Duration timeout, long memoryBytes, long fileBytes, int processes) {
+        public static final long DEFAULT_MEMORY_MIB = 1024;
+
         public static Limits defaults() {
-            return new Limits(Duration.ofSeconds(10), 1L << 30, 16L << 20, 32);
+            return new Limits(Duration.ofSeconds(10), DEFAULT_MEMORY_MIB << 20, 16L << 20, 32);
         }
 
         public Limits withTimeout(Duration timeout) {
             return new Limits(timeout, memoryBytes, fileBytes, processes);
+        }
+
+        public Limits withMemory(long bytes) {
+            return new Limits(timeout, bytes, fileBytes, processes);
         }
 
         public Limits {

@@ -1500,4 +1500,74 @@ public class remask_h extends remask_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static class remask_commit_rcr {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_DOUBLE,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_commit_rcr");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_rcr(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static FunctionDescriptor remask_commit_rcr$descriptor() {
+        return remask_commit_rcr.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_rcr(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static MethodHandle remask_commit_rcr$handle() {
+        return remask_commit_rcr.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_rcr(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static MemorySegment remask_commit_rcr$address() {
+        return remask_commit_rcr.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_commit_rcr(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static int remask_commit_rcr(MemorySegment tokens, MemorySegment samples, long block_begin, long block_end, long k, double threshold, MemorySegment positions, MemorySegment committed, MemorySegment remasked, long capacity, MemorySegment count, MemorySegment remasked_count) {
+        var mh$ = remask_commit_rcr.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_commit_rcr", tokens, samples, block_begin, block_end, k, threshold, positions, committed, remasked, capacity, count, remasked_count);
+            }
+            return (int)mh$.invokeExact(tokens, samples, block_begin, block_end, k, threshold, positions, committed, remasked, capacity, count, remasked_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }

@@ -11,9 +11,10 @@ import org.remask.engine.SampleSettings;
  * @param genLength generated tokens, a multiple of blockLength
  * @param blockLength tokens per semi-autoregressive block (genLength for a single block)
  * @param cache which keys and values a block's later steps keep instead of recomputing
+ * @param revision what a step does with the tokens its block already committed
  */
 public record GenerationRequest(long[] promptIds, int genLength, int blockLength, Schedule schedule,
-        SampleSettings sampling, CacheMode cache) {
+        SampleSettings sampling, CacheMode cache, Revision revision) {
 
     /** Without a cache: every step runs the whole sequence. */
     public GenerationRequest(long[] promptIds, int genLength, int blockLength, Schedule schedule,
@@ -21,11 +22,18 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
         this(promptIds, genLength, blockLength, schedule, sampling, CacheMode.NONE);
     }
 
+    /** Without revision: committed tokens stay. */
+    public GenerationRequest(long[] promptIds, int genLength, int blockLength, Schedule schedule,
+            SampleSettings sampling, CacheMode cache) {
+        this(promptIds, genLength, blockLength, schedule, sampling, cache, Revision.NONE);
+    }
+
     public GenerationRequest {
         Objects.requireNonNull(promptIds, "prompt ids are required");
         Objects.requireNonNull(cache, "a cache mode is required");
         Objects.requireNonNull(schedule, "a schedule is required");
         Objects.requireNonNull(sampling, "sample settings are required");
+        Objects.requireNonNull(revision, "a revision rule is required");
         promptIds = promptIds.clone();
         if (genLength < 1) {
             throw new IllegalArgumentException("--gen-length must be at least 1, not " + genLength);
@@ -43,6 +51,10 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
             throw new IllegalArgumentException("--schedule threshold compares a probability with the threshold: use"
                     + " --remasking low-confidence or margin, not " + sampling.remasking().cliName());
         }
+        if (revision == Revision.RCR && sampling.remasking() == Remasking.RANDOM) {
+            throw new IllegalArgumentException("--revise rcr ranks positions by their confidence: use --remasking"
+                    + " low-confidence, margin or entropy, not random");
+        }
     }
 
     /** A copy: the request stays as it was checked. */
@@ -52,18 +64,22 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
     }
 
     public GenerationRequest withCache(CacheMode mode) {
-        return new GenerationRequest(promptIds, genLength, blockLength, schedule, sampling, mode);
+        return new GenerationRequest(promptIds, genLength, blockLength, schedule, sampling, mode, revision);
     }
 
     public GenerationRequest withSchedule(Schedule other) {
-        return new GenerationRequest(promptIds, genLength, blockLength, other, sampling, cache);
+        return new GenerationRequest(promptIds, genLength, blockLength, other, sampling, cache, revision);
+    }
+
+    public GenerationRequest withRevision(Revision other) {
+        return new GenerationRequest(promptIds, genLength, blockLength, schedule, sampling, cache, other);
     }
 
     /** The same request with another noise seed (another sample of the same prompt). */
     public GenerationRequest withSeed(long seed) {
         SampleSettings s = sampling;
         return new GenerationRequest(promptIds, genLength, blockLength, schedule, new SampleSettings(s.cfgScale(),
-                s.temperature(), s.remasking(), s.eosLogitOff(), s.eosConfidenceOff(), s.eotId(), seed), cache);
+                s.temperature(), s.remasking(), s.eosLogitOff(), s.eosConfidenceOff(), s.eotId(), seed), cache, revision);
     }
 
     public int blockCount() {

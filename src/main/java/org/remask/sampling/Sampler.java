@@ -11,8 +11,8 @@ import org.remask.engine.ModelInfo;
 
 /**
  * Runs generations on one loaded model: per block, per step, one forward (LM head on the block's rows),
- * one fused sampling pass and one masked commit, all on the device; Java decides only how many tokens
- * each step commits. Thread-safe: each generation takes its own workspace from a pool, so several
+ * one fused sampling pass and one masked commit (or a revising one, which may take tokens back), all on the
+ * device; Java decides only how many tokens each step commits. Thread-safe: each generation takes its own workspace from a pool, so several
  * threads may generate at once and later requests reuse the device buffers of earlier ones.
  * Closing the sampler frees the pooled buffers; the model stays open and belongs to the caller.
  */
@@ -135,11 +135,14 @@ public final class Sampler implements AutoCloseable {
                 int k = schedule.commits(step, remaining, blockLength, blocks);
                 progress.forwardPositions += forward(w, request.cache(), step == 0, begin, end);
                 w.logits.sample(blockLength, request.sampling(), progress.nfe, w.samples);
-                int committed = w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
-                if (committed < 1) {
+                int added = switch (request.revision()) {
+                    case NONE -> w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
+                    case RCR -> w.tokens.commitRunning(w.samples, begin, end, k, threshold, w.commits);
+                };
+                if (added < 1) {
                     throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
                 }
-                remaining -= committed;
+                remaining -= added;
                 if (listener != null) {
                     listener.onStep(event(progress.nfe, block, promptLength, w.commits));
                 }
@@ -173,7 +176,11 @@ public final class Sampler implements AutoCloseable {
             positions[i] = (int) (commits.position(i) - promptLength);
             tokens[i] = commits.token(i);
         }
-        return new StepEvent(nfe, block, positions, tokens);
+        int[] remasked = new int[commits.remaskedCount()];
+        for (int i = 0; i < remasked.length; i++) {
+            remasked[i] = (int) (commits.remasked(i) - promptLength);
+        }
+        return new StepEvent(nfe, block, positions, tokens, remasked);
     }
 
     private Workspace take(Workspace.Shape shape) {

@@ -7,5 +7,6 @@ package org.remask.sampling;
  * @param block the block it worked on
  * @param positions committed positions relative to the start of the generated part, ascending
  * @param tokens the tokens committed there
+ * @param remasked positions whose committed token the step's revision rule took back (masked again), ascending
  */
-public record StepEvent(int nfe, int block, int[] positions, long[] tokens) {}
+public record StepEvent(int nfe, int block, int[] positions, long[] tokens, int[] remasked) {}

@@ -11,20 +11,22 @@ import resource
 import sys
 from _json import encode_basestring_ascii as quote  # the json module's own string encoder, in C
 
+BIG = 1 << 10000  # under 4300 decimal digits: str() converts it
 requests = os.fdopen(int(sys.argv[1]), "rb")
 replies = os.fdopen(int(sys.argv[2]), "wb")
 
 
 def encode(value):
     """Plain data as JSON, tagged where JSON has no such type; the exact builtin types only (a subclass
-    could lie in __eq__)."""
+    could lie in __eq__), and collections' dicts (Counter, OrderedDict, defaultdict) as the dicts they hold."""
     kind = type(value)
     if value is None:
         return "null"
     if kind is bool:
         return "true" if value else "false"
     if kind is int:
-        return str(value)
+        # Over 4300 digits, str() refuses (CVE-2020-10735); hexadecimal has no such limit (HumanEval/83's 10**n).
+        return str(value) if -BIG < value < BIG else '{"int": "%x"}' % value
     if kind is float:
         return repr(value) if math.isfinite(value) else '{"float": "%r"}' % value
     if kind is str:
@@ -33,8 +35,8 @@ def encode(value):
         return "[" + ",".join(map(encode, value)) + "]"
     if kind in (tuple, set, frozenset):
         return '{"%s": [%s]}' % (kind.__name__, ",".join(map(encode, value)))
-    if kind is dict:
-        return '{"dict": [%s]}' % ",".join("[%s,%s]" % (encode(k), encode(v)) for k, v in value.items())
+    if kind is dict or (isinstance(value, dict) and kind.__module__ == "collections"):
+        return '{"dict": [%s]}' % ",".join("[%s,%s]" % (encode(k), encode(v)) for k, v in dict.items(value))
     if kind is bytes:
         return '{"bytes": "%s"}' % value.hex()
     if kind is complex:
@@ -109,6 +111,9 @@ while True:
         continue
     try:
         reply = '["ok",%s]' % encode(result)
-    except (TypeError, ValueError, RecursionError):  # ValueError: an int of over 4300 digits
-        reply = encode(["not-plain", type(result).__name__])
+    except (TypeError, RecursionError):
+        try:  # only its type's name and truth value cross (MBPP's tests assert a regular-expression match)
+            reply = encode(["opaque", type(result).__name__, bool(result)])
+        except BaseException as e:
+            reply = encode(["raise", type(e).__name__, str(e)[:1000]])
     send(reply)

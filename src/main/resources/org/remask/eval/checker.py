@@ -44,6 +44,8 @@ def decode(value):
     try:
         if kind == "float" and items in ("inf", "-inf", "nan"):
             return float(items)
+        if kind == "int" and type(items) is str:
+            return int(items, 16)
         if kind == "bytes" and type(items) is str:
             return bytes.fromhex(items)
         if kind == "complex" and type(items) is list and len(items) == 2:
@@ -57,6 +59,20 @@ def decode(value):
     raise CandidateGone("it sent a %r, which is not plain data" % kind)
 
 
+class Opaque:
+    """A result that is not plain data, as the test sees it: its truth value, and equal only to itself, so
+    `assert f(x)` can pass and no comparison can."""
+
+    def __init__(self, kind, truth):
+        self.kind, self.truth = kind, truth
+
+    def __bool__(self):
+        return self.truth
+
+    def __repr__(self):
+        return "<a %s, not plain data>" % self.kind
+
+
 EXCEPTIONS = {name: value for name, value in vars(builtins).items()
               if isinstance(value, type) and issubclass(value, Exception)}
 
@@ -66,6 +82,7 @@ class Candidate:
 
     def __init__(self, requests, replies, name):
         self.requests, self.replies, self.__name__ = requests, replies, name
+        self.opaque = None  # the type of the last result that was not plain data, for the reason of a failure
 
     def receive(self):
         import json  # here, not above: the first reply is awaited while the candidate's interpreter starts
@@ -93,8 +110,9 @@ class Candidate:
         if type(reply) is list and reply[:1] == ["raise"] and len(reply) == 3:
             # The builtin exception of that name, so that a test expecting e.g. ValueError sees one.
             raise EXCEPTIONS.get(reply[1], RuntimeError)("%s (raised by the candidate: %s)" % (reply[2], reply[1]))
-        if type(reply) is list and reply[:1] == ["not-plain"]:
-            raise TypeError("the candidate returned a %s, which is not plain data" % reply[1:2])
+        if type(reply) is list and reply[:1] == ["opaque"] and len(reply) == 3 and type(reply[2]) is bool:
+            self.opaque = str(reply[1])
+            return Opaque(self.opaque, reply[2])
         raise CandidateGone("it broke the protocol")
 
 
@@ -208,14 +226,14 @@ def main():
         verdict("failed", "it broke the protocol")
 
     # The trusted program: the prompt (helpers such as HumanEval/32's poly), then the test, with the entry
-    # point's name bound to the proxy.
+    # point's name bound to the proxy (after the test's check, which may share the name: MBPP's task 56).
     sys.stdout = open(os.devnull, "w")
     namespace = {"__name__": "__check__"}
     try:
         exec(trusted_prompt(prompt), namespace)
-        namespace[entry_point] = candidate
         exec(compile(test, "test", "exec"), namespace)
         check = namespace["check"]
+        namespace[entry_point] = candidate
     except Exception as e:
         verdict("error", "the task's prompt or test does not run: %s: %s" % (type(e).__name__, e))
     try:
@@ -224,7 +242,8 @@ def main():
         outcome, how = ended(pid)
         verdict(outcome, "the candidate failed during the test: %s (%s)" % (e, how))
     except BaseException as e:
-        verdict("failed", "%s%s%s" % (type(e).__name__, ": %s" % e if str(e) else "", failing_line(e, test)))
+        opaque = " (it returned a %s, which is not plain data)" % candidate.opaque if candidate.opaque else ""
+        verdict("failed", "%s%s%s%s" % (type(e).__name__, ": %s" % e if str(e) else "", failing_line(e, test), opaque))
     verdict("passed", "")
 
 

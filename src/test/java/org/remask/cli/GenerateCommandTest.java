@@ -47,6 +47,43 @@ class GenerateCommandTest {
         }
     }
 
+    /** --revise rcr on the command line: the reference's steps (revise.json), re-masked positions included. */
+    @Test
+    void revisionFromTheCommandLine() throws IOException {
+        Map<?, ?> golden = Golden.list("revise.json").stream().map(c -> (Map<?, ?>) c)
+                .filter(c -> c.get("case").equals("rcr-1block")).findFirst().orElseThrow();
+        String[] base = {"--prompt-ids", ids(golden.get("prompt_ids")), "--gen-length", "16", "--steps", "8", "--trace"};
+        String[] args = concat(base, "--revise", "rcr");
+        CliTest.Run json = generate(concat(args, "--format", "json"));
+        assertEquals(0, json.code(), json.err());
+        Map<String, Object> out = JSON.std.mapFrom(json.out());
+        assertEquals("rcr", out.get("revise"));
+        assertEquals(golden.get("ids"), out.get("ids"));
+        List<?> steps = (List<?>) out.get("steps");
+        List<?> expected = (List<?>) golden.get("steps");
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(((Map<?, ?>) expected.get(i)).get("remasked"), ((Map<?, ?>) steps.get(i)).get("remasked"));
+        }
+        CliTest.Run text = generate(args);
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("step 2  block 0  keeping: [313, 313, 358] at [6, 7, 14]  remasking: [2]\n"),
+                text.out());
+
+        CliTest.Run unknown = generate(concat(base, "--revise", "undo"));
+        assertEquals(2, unknown.code());
+        assertEquals("remask: unknown revision rule 'undo' (use none or rcr)", unknown.err().strip());
+        CliTest.Run random = generate(concat(args, "--remasking", "random"));
+        assertEquals(2, random.code());
+        assertEquals("remask: --revise rcr ranks positions by their confidence: use --remasking low-confidence, margin"
+                + " or entropy, not random", random.err().strip());
+    }
+
+    private static String[] concat(String[] args, String... more) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+        System.arraycopy(more, 0, all, args.length, more.length);
+        return all;
+    }
+
     private static String ids(Object list) {
         StringBuilder text = new StringBuilder();
         for (Object id : (List<?>) list) {

@@ -200,4 +200,37 @@ class EvalCommandTest {
         assertTrue(((String) first.get("reason")).startsWith("no completion: "), first.toString());
         assertTrue(List.of("PASSED", "FAILED").contains(((Map<?, ?>) results.get(1)).get("outcome")), results.toString());
     }
+
+    /**
+     * Real records of HumanEval and MBPP (resources/eval/published): every canonical solution passes, as in
+     * openai/human-eval and MBPP's own harness, including MBPP's tests that use a Counter, a function named check,
+     * the solution's imports and the truth of a regular-expression match; a wrong answer (another task's
+     * solution) fails every one.
+     */
+    @Test
+    void publishedTasksPassWithTheirSolutionsAndFailWithOthers(@TempDir Path dir) throws IOException {
+        for (String name : List.of("HumanEval.jsonl", "mbpp.jsonl", "sanitized-mbpp.json")) {
+            Path dataset = DatasetTest.resource("published/" + name);
+            List<Task> tasks = Dataset.read(dataset);
+            StringBuilder right = new StringBuilder();
+            StringBuilder wrong = new StringBuilder();
+            for (int i = 0; i < tasks.size(); i++) {
+                Task other = tasks.get((i + 1) % tasks.size());
+                right.append(JSON.std.asString(Map.of("task_id", tasks.get(i).taskId(), "completion",
+                        tasks.get(i).canonicalSolution()))).append('\n');
+                wrong.append(JSON.std.asString(Map.of("task_id", tasks.get(i).taskId(), "completion",
+                        other.canonicalSolution()))).append('\n');
+            }
+            for (boolean canonical : List.of(true, false)) {
+                Path samples = Files.writeString(dir.resolve(name + canonical), canonical ? right : wrong);
+                Path out = dir.resolve(name + canonical + ".out");
+                Run run = run("eval", "--dataset", dataset.toString(), "--score", samples.toString(), "--samples-out",
+                        out.toString(), "--format", "json");
+                assertEquals(0, run.code(), run.err());
+                for (String line : Files.readAllLines(out)) {
+                    assertEquals(canonical, JSON.std.mapFrom(line).get("passed"), name + ": " + line);
+                }
+            }
+        }
+    }
 }

@@ -114,6 +114,42 @@ class SandboxTest {
         assertEquals(Outcome.FAILED, generator.outcome(), generator.reason());
     }
 
+    /** Integers of any size cross (str() refuses over 4300 digits; HumanEval+'s tests of HumanEval/83 need them). */
+    @Test
+    void hugeIntegersCross() {
+        Task power = new Task("T/1", "def power(n):\n", "power",
+                "def check(candidate):\n    assert candidate(5000) == 10 ** 5000\n    assert candidate(-5000) == -10 ** 5000\n", "");
+        Sandbox.Result r = SANDBOX.check(power, "    return 10 ** n if n > 0 else -10 ** -n\n");
+        assertEquals(Outcome.PASSED, r.outcome(), r.reason());
+    }
+
+    /** A result that is not plain data crosses as its truth value only: MBPP asserts regular-expression matches. */
+    @Test
+    void onlyTheTruthOfAnObjectCrosses() {
+        Task truth = new Task("T/0", "import re\ndef match(s):\n", "match",
+                "def check(candidate):\n    assert candidate('ab')\n    assert not candidate('x')\n", "");
+        Sandbox.Result match = SANDBOX.check(truth, "    return re.match('a', s)\n");
+        assertEquals(Outcome.PASSED, match.outcome(), match.reason());
+        Sandbox.Result raising = SANDBOX.check(truth, """
+                    class Liar:
+                        def __bool__(self):
+                            raise ValueError('no truth here')
+                    return Liar()
+                """);
+        assertEquals(Outcome.FAILED, raising.outcome());
+        assertTrue(raising.reason().startsWith("ValueError: no truth here"), raising.reason());
+        Sandbox.Result yes = add("""
+                    class Yes:
+                        def __eq__(self, other):
+                            return True
+                        def __bool__(self):
+                            return True
+                    return Yes()
+                """);
+        assertEquals(Outcome.FAILED, yes.outcome());
+        assertTrue(yes.reason().endsWith("(it returned a Yes, which is not plain data)"), yes.reason());
+    }
+
     /** The verdict is not the candidate's to write: not through __main__, frames, gc, or any descriptor. */
     @Test
     void theVerdictCannotBeForged() {

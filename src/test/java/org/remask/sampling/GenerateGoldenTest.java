@@ -80,4 +80,35 @@ class GenerateGoldenTest {
             assertEquals(15, result.nfe(), "the published code's wasted 16th step is skipped");
         }
     }
+
+    static Stream<Arguments> revisionCases() {
+        return Golden.list("revise.json").stream().map(c -> Arguments.of(((Map<?, ?>) c).get("case"), c));
+    }
+
+    /** bench/reference/revision_golden.py: the revision rules as the published code runs them, step by step. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("revisionCases")
+    void revisesAsTheReferenceDoes(String name, Map<?, ?> golden) {
+        Map<?, ?> params = (Map<?, ?>) golden.get("params");
+        GenerationRequest request = new GenerationRequest(longs(golden.get("prompt_ids")),
+                integer(params, "gen_length"), integer(params, "block_length"),
+                new LladaSchedule(integer(params, "steps")),
+                new SampleSettings(0, 0, Remasking.LOW_CONFIDENCE, false, false, -1, 0), CacheMode.NONE,
+                Revision.parse((String) golden.get("revise")));
+        List<StepEvent> steps = new ArrayList<>();
+        Generation result = sampler.generate(request, steps::add, null);
+        List<?> expected = (List<?>) golden.get("steps");
+        assertEquals(expected.size(), steps.size(), "model calls");
+        for (int i = 0; i < steps.size(); i++) {
+            Map<?, ?> step = (Map<?, ?>) expected.get(i);
+            StepEvent got = steps.get(i);
+            assertArrayEquals(longs(step.get("positions")), java.util.Arrays.stream(got.positions()).asLongStream()
+                    .toArray(), "committed positions of step " + i);
+            assertArrayEquals(longs(step.get("tokens")), got.tokens(), "tokens of step " + i);
+            assertArrayEquals(longs(step.get("remasked")), java.util.Arrays.stream(got.remasked()).asLongStream()
+                    .toArray(), "re-masked positions of step " + i);
+        }
+        assertEquals(integer(golden, "nfe"), result.nfe());
+        assertArrayEquals(longs(golden.get("ids")), result.ids());
+    }
 }

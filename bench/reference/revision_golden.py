@@ -11,6 +11,19 @@
   mask an earlier block's token again: the same with one block), and ties go to the lower position
   (torch.topk leaves their order open). The mask id is never a prediction, as in remask.
 
+* ``wino``: wide-in, narrow-out as Feng-Hong/WINO-DLLM's ``decoding_wino`` (``LLaDA/decoding.py``)
+  computes it: the sequence carries a shadow copy of the current block, all masks, at the block's
+  RoPE positions; a shadow position attends to everything but its own original position (the
+  modelling code's ``position_ids`` and 4-D ``attention_mask``), so its probability of the token
+  committed there is the model's belief in that token with the token hidden. Each step drafts the
+  masked positions above the wide threshold (capped at min(max(int(masked * 0.7), 5), 20), at least
+  the most confident) and, after a draft of more than one, masks again the committed positions whose
+  shadow probability is below the narrow threshold (the previous draft minus one of them at most, the
+  least probable, when there are as many as that draft). Differences from the published code: ties go
+  to the lower position, the mask id is never a prediction, and from a block's step ``block_length``
+  on the verify is off, so that every block finishes (the published loop has no such bound; these
+  cases never reach it).
+
 Each case records, per step, the positions (in the generated part) that took a token, the tokens, and
 the positions masked again, as remask's StepEvent has them.
 
@@ -77,6 +90,96 @@ def generate_rcr(model, prompt, steps, gen_length, block_length, mask_id):
     return x[0, P:].tolist(), trace
 
 
+class ShadowLLaDA(ref.LLaDA):
+    """The reference forward with WINO's two extra inputs: per-position RoPE positions and a [T, T] boolean
+    attention mask (True: the query may attend to the key), as WINO's modelling code takes them."""
+
+    positions = None
+    allowed = None
+
+    def rope(self, q, k):
+        dim = self.head_dim
+        inv_freq = 1.0 / (self.rope_theta ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
+        freqs = torch.einsum("i , j -> i j", self.positions.float(), inv_freq)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        pos_sin, pos_cos = emb.sin()[None, None], emb.cos()[None, None]
+        return (self.apply_rotary_pos_emb(pos_sin, pos_cos, q.float()).type_as(q),
+                self.apply_rotary_pos_emb(pos_sin, pos_cos, k.float()).type_as(k))
+
+    def scaled_dot_product_attention(self, q, k, v):
+        scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(q.size(-1))
+        scores = scores.masked_fill(~self.allowed, -math.inf)
+        return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+
+@torch.no_grad()
+def generate_wino(model, prompt, gen_length, block_length, mask_id, threshold, threshold_back):
+    P, B = prompt.shape[1], block_length
+    x_block = torch.full((1, P + gen_length + B), mask_id, dtype=torch.long)
+    x_block[:, :P] = prompt
+    trace = []
+    for num_block in range(gen_length // B):
+        begin, end = P + num_block * B, P + (num_block + 1) * B
+        mask_index_block = x_block == mask_id
+        mask_index_block[:, end:] = False
+        unmask_index_block = torch.full_like(mask_index_block, False)
+        unmask_index_block[:, -B:] = ~mask_index_block[:, begin:end]
+        model.positions = torch.cat([torch.arange(P + gen_length), torch.arange(begin, end)])
+        allowed = torch.ones(x_block.shape[1], x_block.shape[1], dtype=torch.bool)
+        allowed[:, -B:] = False
+        allowed[-B:, -B:] = True
+        allowed[-B:, begin:end] = ~torch.eye(B, dtype=torch.bool)
+        model.allowed = allowed
+        last_accept = 30
+        block_step = 0
+        while mask_index_block.any():
+            before = x_block.clone()
+            max_accept = min(max(int(mask_index_block.sum() * 0.7), 5), 20)
+            logits = model(x_block).to(torch.float64)
+            p = F.softmax(logits, dim=-1)
+            logits[..., mask_id] = -math.inf
+            x0 = torch.argmax(logits, dim=-1)
+            shift_left = torch.zeros_like(unmask_index_block)
+            shift_left[:, begin:end] = unmask_index_block[:, -B:]
+            x0[unmask_index_block] = x_block[shift_left]
+            x0_p = torch.gather(p, -1, x0.unsqueeze(-1)).squeeze(-1)
+            x0 = torch.where(mask_index_block, x0, x_block)
+            confidence = torch.where(mask_index_block, x0_p, torch.tensor(-math.inf, dtype=torch.float64))
+            confidence_back = torch.where(unmask_index_block, x0_p, torch.tensor(math.inf, dtype=torch.float64))
+            transfer_index = confidence > threshold
+            if transfer_index.sum() > max_accept or not transfer_index.any():
+                take = max_accept if transfer_index.any() else 1
+                order = sorted(range(confidence.shape[1]), key=lambda j: (-confidence[0, j].item(), j))
+                transfer_index = torch.zeros_like(transfer_index)
+                transfer_index[0, order[:take]] = True
+            x_block[transfer_index] = x0[transfer_index]
+            num_accept = int(transfer_index.sum())
+            narrow = threshold_back if block_step < B else 0.0  # the bound that makes every block finish
+            remask_index = torch.zeros_like(transfer_index)
+            if num_accept > 1:
+                remask_index = confidence_back < narrow
+                if remask_index.sum() >= last_accept:
+                    order = sorted(range(confidence_back.shape[1]), key=lambda j: (confidence_back[0, j].item(), j))
+                    remask_index = torch.zeros_like(remask_index)
+                    remask_index[0, order[:last_accept - 1]] = True
+            remask_shift = torch.zeros_like(remask_index)
+            remask_shift[:, begin:end] = remask_index[:, -B:]
+            x_block[remask_shift] = mask_id
+            mask_index_block[transfer_index] = False
+            mask_index_block[remask_shift] = True
+            transfer_shift = torch.zeros_like(transfer_index)
+            transfer_shift[:, -B:] = transfer_index[:, begin:end]
+            unmask_index_block[transfer_shift] = True
+            unmask_index_block[remask_index] = False
+            last_accept = num_accept
+            block_step += 1
+            added = [j for j in range(begin, end) if before[0, j] == mask_id and x_block[0, j] != mask_id]
+            dropped = [j for j in range(begin, end) if before[0, j] != mask_id and x_block[0, j] == mask_id]
+            trace.append({"positions": [j - P for j in added], "tokens": [int(x_block[0, j]) for j in added],
+                          "remasked": [j - P for j in dropped]})
+    return x_block[0, P:P + gen_length].tolist(), trace
+
+
 def main():
     config, weights = ref.load_checkpoint(os.path.join(GOLDEN, "tiny-llada-f32"))
     model = ref.LLaDA(config, weights)
@@ -92,6 +195,17 @@ def main():
         cases.append({"model": "tiny-llada-f32", "case": name, "revise": "rcr", "schedule": "llada",
                       "params": {"steps": steps, "gen_length": gen_length, "block_length": block_length,
                                  "temperature": 0.0, "remasking": "low_confidence"},
+                      "prompt_ids": prompt, "ids": ids, "nfe": len(trace), "steps": trace})
+    shadow = ShadowLLaDA(config, weights)
+    for name, prompt, gen_length, block_length, wide, narrow in [
+        ("wino-1block", [90, 16, 75, 297, 45, 54, 130], 16, 16, 0.6, 0.9),
+        ("wino-2blocks", [12, 250, 33, 7, 181], 32, 16, 0.6, 0.9),
+        ("wino-1block-low", [90, 16, 75, 297, 45, 54, 130], 16, 16, 0.2, 0.5),
+    ]:
+        ids, trace = generate_wino(shadow, torch.tensor([prompt]), gen_length, block_length, mask_id, wide, narrow)
+        cases.append({"model": "tiny-llada-f32", "case": name, "revise": "wino",
+                      "params": {"gen_length": gen_length, "block_length": block_length, "wide": wide,
+                                 "narrow": narrow, "temperature": 0.0},
                       "prompt_ids": prompt, "ids": ids, "nfe": len(trace), "steps": trace})
     json.dump(cases, sys.stdout, indent=1)
     print()

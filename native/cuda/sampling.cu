@@ -137,6 +137,98 @@ __global__ void commit_running_kernel(int64_t* tokens, int64_t batch, int64_t le
   }
 }
 
+// WINO's verify probabilities: one thread block per position of the block; a committed position's row of
+// the shadow logits gives the probability of its token (a masked one's is not needed).
+__global__ void shadow_kernel(const int64_t* tokens, const float* shadow_logits, int64_t vocab, int64_t mask_id,
+                              float* shadow) {
+  __shared__ RowState states[kThreads];
+  int64_t i = blockIdx.x;
+  int64_t token = tokens[i];
+  if (token == mask_id) return;  // the whole thread block leaves together
+  const float* row = shadow_logits + i * vocab;
+  RowState state;
+  for (int64_t v = threadIdx.x; v < vocab; v += blockDim.x) state.add_to_softmax(row[v]);
+  states[threadIdx.x] = state;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) states[threadIdx.x].merge(states[threadIdx.x + stride]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) shadow[i] = states[0].probability(row[token]);
+}
+
+// WINO's draft and verify (sampling.h's commit_wino), as commit_running_kernel: one thread block,
+// quadratic ranks; flags[i]: bit 0 masked at the step's start, bit 1 it changes.
+__global__ void wino_kernel(int64_t* tokens, const int64_t* x0, const float* confidence, const float* shadow,
+                            int64_t mask_id, int64_t n, double wide, double narrow, int64_t last_accept,
+                            int64_t block_begin, int64_t* positions, int64_t* committed, int64_t* remasked,
+                            int64_t* counts) {
+  extern __shared__ unsigned char flags[];
+  __shared__ unsigned long long masked_count, above, below;
+  if (threadIdx.x == 0) masked_count = above = below = 0;
+  __syncthreads();
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    flags[i] = tokens[i] == mask_id;
+    if (flags[i]) {
+      atomicAdd(&masked_count, 1ull);
+      if (rank_key(confidence[i]) > wide) atomicAdd(&above, 1ull);
+    } else if (shadow[i] < narrow) {
+      atomicAdd(&below, 1ull);
+    }
+  }
+  __syncthreads();
+  int64_t accepted = wino_accepts(static_cast<int64_t>(masked_count), static_cast<int64_t>(above));
+  int64_t dropped = wino_remasks(accepted, static_cast<int64_t>(below), last_accept);
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    bool was_masked = flags[i] & 1;
+    float mine = was_masked ? rank_key(confidence[i]) : -rank_key(shadow[i]);
+    int64_t rank = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (static_cast<bool>(flags[j] & 1) != was_masked) continue;
+      rank += ranks_before(was_masked ? rank_key(confidence[j]) : -rank_key(shadow[j]), j, mine, i);
+    }
+    if (rank < (was_masked ? accepted : dropped)) flags[i] |= 2;
+  }
+  __syncthreads();
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    if (!(flags[i] & 2)) continue;
+    bool was_masked = flags[i] & 1;
+    int64_t slot = 0;
+    for (int64_t j = 0; j < i; ++j) slot += (flags[j] & 2) && static_cast<bool>(flags[j] & 1) == was_masked;
+    if (was_masked) {
+      positions[slot] = block_begin + i;
+      committed[slot] = x0[i];
+    } else {
+      remasked[slot] = block_begin + i;
+    }
+    tokens[i] = was_masked ? x0[i] : mask_id;
+  }
+  if (threadIdx.x == 0) {
+    counts[0] = accepted < static_cast<int64_t>(masked_count) ? accepted : static_cast<int64_t>(masked_count);
+    counts[1] = dropped;
+  }
+}
+
+// The counts (two int64 at scratch + 3 * n), then the positions and tokens, device to host.
+std::pair<int64_t, int64_t> copy_revised(const int64_t* scratch, int64_t n, int64_t* positions, int64_t* committed,
+                                         int64_t* remasked, cudaStream_t stream) {
+  int64_t host[2] = {0, 0};
+  check(cudaMemcpyAsync(host, scratch + 3 * n, sizeof host, cudaMemcpyDeviceToHost, stream), "revising commit counts");
+  check(cudaStreamSynchronize(stream), "revising commit");
+  if (host[0] > 0) {
+    check(cudaMemcpyAsync(positions, scratch, sizeof(int64_t) * host[0], cudaMemcpyDeviceToHost, stream),
+          "revising commit positions");
+    check(cudaMemcpyAsync(committed, scratch + n, sizeof(int64_t) * host[0], cudaMemcpyDeviceToHost, stream),
+          "revising commit tokens");
+  }
+  if (host[1] > 0) {
+    check(cudaMemcpyAsync(remasked, scratch + 2 * n, sizeof(int64_t) * host[1], cudaMemcpyDeviceToHost, stream),
+          "revising commit re-masked positions");
+  }
+  check(cudaStreamSynchronize(stream), "revising commit");
+  return {host[0], host[1]};
+}
+
 }  // namespace
 
 void sample(const float* logits, int64_t rows, const SampleParams& params, int64_t* x0, float* confidence,
@@ -178,28 +270,28 @@ std::pair<int64_t, int64_t> commit_running(int64_t* tokens, int64_t batch, int64
                                            int64_t* remasked, cudaStream_t stream) {
   int threads = block_length < kMaxCommitThreads ? static_cast<int>(block_length) : kMaxCommitThreads;
   threads = (threads + 31) / 32 * 32;
-  int64_t* counts = scratch + 3 * block_length;
   commit_running_kernel<<<1, threads, static_cast<size_t>(block_length), stream>>>(
       tokens, batch, length, x0, confidence, running, mask_id, block_begin, block_length, k, threshold, scratch,
-      scratch + block_length, scratch + 2 * block_length, counts);
+      scratch + block_length, scratch + 2 * block_length, scratch + 3 * block_length);
   check(cudaGetLastError(), "revising commit kernel launch");
-  int64_t host[2] = {0, 0};
-  check(cudaMemcpyAsync(host, counts, sizeof host, cudaMemcpyDeviceToHost, stream), "revising commit counts");
-  check(cudaStreamSynchronize(stream), "revising commit");
-  if (host[0] > 0) {
-    check(cudaMemcpyAsync(positions, scratch, sizeof(int64_t) * host[0], cudaMemcpyDeviceToHost, stream),
-          "revising commit positions");
-    check(cudaMemcpyAsync(committed, scratch + block_length, sizeof(int64_t) * host[0], cudaMemcpyDeviceToHost,
-                          stream),
-          "revising commit tokens");
-  }
-  if (host[1] > 0) {
-    check(cudaMemcpyAsync(remasked, scratch + 2 * block_length, sizeof(int64_t) * host[1], cudaMemcpyDeviceToHost,
-                          stream),
-          "revising commit re-masked positions");
-  }
-  check(cudaStreamSynchronize(stream), "revising commit");
-  return {host[0], host[1]};
+  return copy_revised(scratch, block_length, positions, committed, remasked, stream);
+}
+
+std::pair<int64_t, int64_t> commit_wino(int64_t* tokens, const float* logits, int64_t vocab, const int64_t* x0,
+                                        const float* confidence, float* shadow, int64_t mask_id, int64_t block_begin,
+                                        int64_t block_length, double wide, double narrow, int64_t last_accept,
+                                        int64_t* scratch, int64_t* positions, int64_t* committed, int64_t* remasked,
+                                        cudaStream_t stream) {
+  shadow_kernel<<<static_cast<unsigned>(block_length), kThreads, 0, stream>>>(
+      tokens + block_begin, logits + block_length * vocab, vocab, mask_id, shadow);
+  check(cudaGetLastError(), "shadow kernel launch");
+  int threads = block_length < kMaxCommitThreads ? static_cast<int>(block_length) : kMaxCommitThreads;
+  threads = (threads + 31) / 32 * 32;
+  wino_kernel<<<1, threads, static_cast<size_t>(block_length), stream>>>(
+      tokens + block_begin, x0, confidence, shadow, mask_id, block_length, wide, narrow, last_accept, block_begin,
+      scratch, scratch + block_length, scratch + 2 * block_length, scratch + 3 * block_length);
+  check(cudaGetLastError(), "wino kernel launch");
+  return copy_revised(scratch, block_length, positions, committed, remasked, stream);
 }
 
 }  // namespace cuda

@@ -142,6 +142,26 @@ int32_t remask_commit_rcr(remask_buffer *tokens, remask_buffer *samples, int64_t
                           int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count,
                           int64_t *remasked_count);
 
+/* WINO's verify forward (Feng-Hong/WINO-DLLM): remask_forward over tokens with a shadow copy of the block
+ * block_begin..block_end-1 appended, all masks, each at its original RoPE position. A shadow position
+ * attends to the whole sequence except its own original position, and to the shadow; the sequence does
+ * not attend to the shadow. logits gets, per sequence, the block's n rows and then the shadow's n rows
+ * (n = block_end - block_begin), so it must hold batch * 2n rows. */
+int32_t remask_forward_shadow(remask_model *model, const remask_buffer *tokens, int64_t block_begin,
+                              int64_t block_end, remask_buffer *logits);
+
+/* WINO's wide-in, narrow-out step after remask_forward_shadow and remask_sample (of the block's rows) on
+ * one sequence. Draft: masked positions whose confidence is above wide commit x0, at most
+ * min(max(int(masked * 0.7), 5), 20) (the most confident) and at least the most confident one. Verify,
+ * after a draft of more than one: committed positions whose shadow probability of their own token is
+ * below narrow get the mask id again, or, when they are last_accept or more (last_accept: the previous
+ * step's draft, 30 at a block's start), the last_accept - 1 least probable. Ties go to the lower
+ * position. Outputs as remask_commit_rcr's. */
+int32_t remask_commit_wino(remask_buffer *tokens, remask_buffer *samples, const remask_buffer *logits,
+                           int64_t block_begin, int64_t block_end, double wide, double narrow,
+                           int64_t last_accept, int64_t *positions, int64_t *committed, int64_t *remasked,
+                           int64_t capacity, int64_t *count, int64_t *remasked_count);
+
 #ifdef __cplusplus
 }
 #endif

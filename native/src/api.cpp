@@ -446,6 +446,31 @@ int32_t remask_commit_rcr(remask_buffer* tokens, remask_buffer* samples, int64_t
   API_END()
 }
 
+int32_t remask_commit_wino(remask_buffer* tokens, remask_buffer* samples, const remask_buffer* logits,
+                           int64_t block_begin, int64_t block_end, double wide, double narrow, int64_t last_accept,
+                           int64_t* positions, int64_t* committed, int64_t* remasked, int64_t capacity, int64_t* count,
+                           int64_t* remasked_count) {
+  API_BEGIN()
+  require(count != nullptr && remasked_count != nullptr && positions != nullptr && committed != nullptr &&
+              remasked != nullptr,
+          "output pointer is NULL");
+  *count = *remasked_count = 0;
+  auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, 1, INFINITY, capacity);
+  std::shared_ptr<Buffer> l = buffer_of(logits, Buffer::Kind::Logits);
+  int64_t n = block_end - block_begin;
+  require(t->tensor.size(0) == 1, "a shadow step works on one sequence, not " + std::to_string(t->tensor.size(0)));
+  require(l->tensor.size(0) >= 2 * n, "logits buffer holds " + std::to_string(l->tensor.size(0)) +
+                                          " rows; a shadow step reads " + std::to_string(2 * n));
+  require(l->tensor.device() == t->tensor.device(), "buffers live on different devices");
+  require(wide >= 0 && wide <= 1 && narrow >= 0 && narrow <= 1, "thresholds must lie in [0, 1]");
+  require(last_accept >= 1, "the previous step's draft is at least one token");
+  Revised done = commit_wino(t->tensor, *s->samples, l->tensor, t->vocab.mask_id, block_begin, block_end, wide,
+                             narrow, last_accept, positions, committed, remasked);
+  *count = done.committed;
+  *remasked_count = done.remasked;
+  API_END()
+}
+
 int32_t remask_buffer_free(remask_buffer* buffer) {
   API_BEGIN()
   if (buffer != nullptr) buffers().remove(buffer, "buffer");
@@ -457,6 +482,17 @@ int32_t remask_forward(remask_model* model, const remask_buffer* tokens, int64_t
   API_BEGIN()
   Forward f = forward_of(model, tokens, logits, row_begin, row_end);
   f.logits->tensor.narrow(0, 0, f.rows).copy_(f.model->forward(f.tokens->tensor, row_begin, row_end));
+  API_END()
+}
+
+int32_t remask_forward_shadow(remask_model* model, const remask_buffer* tokens, int64_t block_begin,
+                              int64_t block_end, remask_buffer* logits) {
+  API_BEGIN()
+  Forward f = forward_of(model, tokens, logits, block_begin, block_end);
+  f.rows *= 2;
+  require(f.logits->tensor.size(0) >= f.rows, "logits buffer holds " + std::to_string(f.logits->tensor.size(0)) +
+                                                  " rows; a shadow forward needs " + std::to_string(f.rows));
+  f.logits->tensor.narrow(0, 0, f.rows).copy_(f.model->forward_shadow(f.tokens->tensor, block_begin, block_end));
   API_END()
 }
 

@@ -21,12 +21,15 @@ torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch
   return (xf * cos + rotate_half(xf) * sin).to(x.scalar_type());
 }
 
-torch::Tensor bidirectional_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+// allowed: bool [T, T] (query row may attend key column), or undefined for every pair.
+torch::Tensor bidirectional_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                      const torch::Tensor& allowed) {
 #if TORCH_VERSION_MAJOR >= 2
-  return at::scaled_dot_product_attention(q, k, v);
+  return allowed.defined() ? at::scaled_dot_product_attention(q, k, v, allowed) : at::scaled_dot_product_attention(q, k, v);
 #else
   double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
+  if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), -INFINITY);
   return torch::matmul(torch::softmax(scores, -1), v);
 #endif
 }
@@ -84,7 +87,8 @@ torch::Tensor Model::rms_norm(const torch::Tensor& x, const torch::Tensor& weigh
 }
 
 torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                               const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin) const {
+                               const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin,
+                               const torch::Tensor& allowed) const {
   int64_t B = x.size(0), T = x.size(1), hd = config_.head_dim();
   torch::Tensor xn = rms_norm(x, layer.attn_norm);
   torch::Tensor q = torch::linear(xn, layer.q_proj).view({B, T, config_.n_heads, hd}).transpose(1, 2);
@@ -105,7 +109,7 @@ torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const
     k = k.repeat_interleave(groups, 1);
     v = v.repeat_interleave(groups, 1);
   }
-  torch::Tensor merged = bidirectional_attention(q, k, v).transpose(1, 2).contiguous().view({B, T, config_.d_model});
+  torch::Tensor merged = bidirectional_attention(q, k, v, allowed).transpose(1, 2).contiguous().view({B, T, config_.d_model});
   return torch::linear(merged, layer.attn_out);
 }
 
@@ -141,20 +145,46 @@ torch::Tensor Model::forward_cached(const torch::Tensor& tokens, KvCache& cache,
 torch::Tensor Model::run(const torch::Tensor& tokens, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
                          KvCache* cache) const {
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  torch::Tensor angles = torch::outer(torch::arange(begin, end, f32), inv_freq_);
+  torch::Tensor x = trunk(tokens.narrow(1, begin, end - begin), torch::arange(begin, end, f32), torch::Tensor(), cache,
+                          begin);
+  return head(x.narrow(1, row_begin - begin, row_end - row_begin));
+}
+
+torch::Tensor Model::trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,
+                           KvCache* cache, int64_t begin) const {
+  torch::Tensor angles = torch::outer(positions, inv_freq_);
   torch::Tensor emb = torch::cat({angles, angles}, -1);
   torch::Tensor cos = emb.cos(), sin = emb.sin();
 
-  torch::Tensor x = torch::embedding(wte_, tokens.narrow(1, begin, end - begin));
+  torch::Tensor x = torch::embedding(wte_, tokens);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
-    torch::Tensor h = x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin);
+    torch::Tensor h = x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin, allowed);
     torch::Tensor y = rms_norm(h, layer.ff_norm);
     x = h + torch::linear(torch::silu(torch::linear(y, layer.ff_proj)) * torch::linear(y, layer.up_proj),
                           layer.ff_out);
   }
-  torch::Tensor rows = rms_norm(x.narrow(1, row_begin - begin, row_end - row_begin), ln_f_);
-  return torch::linear(rows, lm_head_).reshape({-1, config_.vocab_size});
+  return x;
+}
+
+torch::Tensor Model::head(const torch::Tensor& rows) const {
+  return torch::linear(rms_norm(rows, ln_f_), lm_head_).reshape({-1, config_.vocab_size});
+}
+
+torch::Tensor Model::forward_shadow(const torch::Tensor& tokens, int64_t block_begin, int64_t block_end) const {
+  c10::InferenceMode inference;
+  int64_t B = tokens.size(0), T = tokens.size(1), n = block_end - block_begin;
+  auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
+  auto flag = torch::TensorOptions().dtype(torch::kBool).device(device_);
+  torch::Tensor shadow = torch::full({B, n}, config_.mask_token_id, tokens.options());
+  torch::Tensor positions = torch::cat({torch::arange(0, T, f32), torch::arange(block_begin, block_end, f32)});
+  // [T + n, T + n]: the sequence never sees the shadow; a shadow row sees the shadow and the whole sequence
+  // except its own position, so it predicts that position's token with the token hidden.
+  torch::Tensor allowed = torch::ones({T + n, T + n}, flag);
+  allowed.narrow(0, 0, T).narrow(1, T, n).fill_(false);
+  allowed.narrow(0, T, n).narrow(1, block_begin, n).fill_diagonal_(false);
+  torch::Tensor x = trunk(torch::cat({tokens, shadow}, 1), positions, allowed, nullptr, 0);
+  return head(torch::cat({x.narrow(1, block_begin, n), x.narrow(1, T, n)}, 1));
 }
 
 }  // namespace remask

@@ -43,6 +43,12 @@ class Model {
   // The same computation in the caller's grad mode, so the trainer can back-propagate through it.
   torch::Tensor forward_with_grad(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const;
 
+  // WINO's verify forward: tokens [B, T] with a shadow copy of positions block_begin .. block_end-1 appended,
+  // all masks at their original RoPE positions; a shadow row attends to the sequence except its own original
+  // position and to the shadow, the sequence does not attend to the shadow. Returns logits [B * 2n, vocab]
+  // (n = block_end - block_begin): per sequence the block's n rows, then the shadow's n rows.
+  torch::Tensor forward_shadow(const torch::Tensor& tokens, int64_t block_begin, int64_t block_end) const;
+
   // Zeroed keys and values for sequences of [batch, length].
   KvCache new_cache(int64_t batch, int64_t length) const;
   // forward() over positions begin .. end-1 only: their keys and values replace those in the cache and
@@ -59,9 +65,17 @@ class Model {
   // Both constructors end here: keeps the tensors and picks out each layer's.
   void assign(std::map<std::string, torch::Tensor> weights);
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
-  // Positions begin .. begin+T-1 of x's sequences; with kept, their keys and values go into it.
+  // Positions begin .. begin+T-1 of x's sequences; with kept, their keys and values go into it. allowed:
+  // bool [T, T] (which key each query may attend to), or undefined for all.
   torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                          const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin) const;
+                          const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin,
+                          const torch::Tensor& allowed) const;
+  // The layers over tokens [B, T] at RoPE positions (fp32 [T]) under the attention mask allowed; returns the
+  // hidden states [B, T, d_model].
+  torch::Tensor trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,
+                      KvCache* cache, int64_t begin) const;
+  // ln_f and the LM head over hidden states [B, R, d_model]: logits [B * R, vocab].
+  torch::Tensor head(const torch::Tensor& rows) const;
   torch::Tensor run(const torch::Tensor& tokens, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
                     KvCache* cache) const;
 

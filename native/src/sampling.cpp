@@ -243,6 +243,7 @@ Samples::Samples(int64_t capacity, torch::Device device) {
   x0 = torch::zeros({capacity}, options.dtype(torch::kInt64));
   confidence = torch::zeros({capacity}, options.dtype(torch::kFloat32));
   running = torch::zeros({capacity}, options.dtype(torch::kFloat32));
+  shadow = torch::zeros({capacity}, options.dtype(torch::kFloat32));
   scratch = torch::zeros({3 * capacity + 2}, options.dtype(torch::kInt64));
 }
 
@@ -333,6 +334,67 @@ Revised commit_running(torch::Tensor& tokens, Samples& samples, int64_t mask_id,
         remasked[done.remasked++] = block_begin + i;
       }
     }
+  }
+  return done;
+}
+
+Revised commit_wino(torch::Tensor& tokens, Samples& samples, const torch::Tensor& logits, int64_t mask_id,
+                    int64_t block_begin, int64_t block_end, double wide, double narrow, int64_t last_accept,
+                    int64_t* positions, int64_t* committed, int64_t* remasked) {
+  int64_t n = block_end - block_begin, vocab = logits.size(1);
+#ifdef REMASK_WITH_CUDA
+  if (tokens.is_cuda()) {
+    c10::cuda::CUDAGuard guard(tokens.device());
+    auto counts = cuda::commit_wino(tokens.data_ptr<int64_t>(), logits.data_ptr<float>(), vocab,
+                                    samples.x0.data_ptr<int64_t>(), samples.confidence.data_ptr<float>(),
+                                    samples.shadow.data_ptr<float>(), mask_id, block_begin, n, wide, narrow,
+                                    last_accept, samples.scratch.data_ptr<int64_t>(), positions, committed, remasked,
+                                    c10::cuda::getCurrentCUDAStream().stream());
+    return Revised{counts.first, counts.second};
+  }
+#endif
+  int64_t* t = tokens.data_ptr<int64_t>() + block_begin;
+  const int64_t* sampled = samples.x0.data_ptr<int64_t>();
+  const float* confidence = samples.confidence.data_ptr<float>();
+  float* shadow = samples.shadow.data_ptr<float>();
+  const float* shadow_logits = logits.data_ptr<float>() + n * vocab;
+  std::vector<int64_t> masked, kept;
+  int64_t above = 0, below = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (t[i] == mask_id) {
+      masked.push_back(i);
+      above += rank_key(confidence[i]) > wide;
+      continue;
+    }
+    const float* row = shadow_logits + i * vocab;
+    RowState state;
+    state.max = max_of(row, vocab);
+    exp_sums(row, vocab, state.max, &state.sum, nullptr);
+    shadow[i] = state.probability(row[t[i]]);
+    kept.push_back(i);
+    below += shadow[i] < narrow;
+  }
+  int64_t accepted = wino_accepts(static_cast<int64_t>(masked.size()), above);
+  int64_t dropped = wino_remasks(accepted, below, last_accept);
+  std::sort(masked.begin(), masked.end(), [confidence](int64_t a, int64_t b) {
+    return ranks_before(rank_key(confidence[a]), a, rank_key(confidence[b]), b);
+  });
+  std::sort(kept.begin(), kept.end(), [shadow](int64_t a, int64_t b) {  // the least confident first
+    return ranks_before(-rank_key(shadow[a]), a, -rank_key(shadow[b]), b);
+  });
+  masked.resize(std::min<size_t>(masked.size(), static_cast<size_t>(accepted)));
+  kept.resize(static_cast<size_t>(dropped));
+  std::sort(masked.begin(), masked.end());
+  std::sort(kept.begin(), kept.end());
+  Revised done;
+  for (int64_t i : masked) {
+    t[i] = sampled[i];
+    positions[done.committed] = block_begin + i;
+    committed[done.committed++] = sampled[i];
+  }
+  for (int64_t i : kept) {
+    t[i] = mask_id;
+    remasked[done.remasked++] = block_begin + i;
   }
   return done;
 }

@@ -13,6 +13,7 @@ struct Samples {
   torch::Tensor x0;          // int64 [capacity]
   torch::Tensor confidence;  // fp32 [capacity]
   torch::Tensor running;     // fp32 [capacity]: RCR's confidence of each block position when its token was predicted
+  torch::Tensor shadow;      // fp32 [capacity]: WINO's probability of each committed token with the token hidden
   torch::Tensor scratch;     // int64 [3 * capacity + 2]: the CUDA commits' results before they go to the host
 
   Samples(int64_t capacity, torch::Device device);
@@ -43,5 +44,14 @@ struct Revised {
 Revised commit_running(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin,
                        int64_t block_end, int64_t k, double threshold, int64_t* positions, int64_t* committed,
                        int64_t* remasked);
+
+// WINO's step (Feng-Hong/WINO-DLLM): tokens [1, T]; logits fp32 from forward_shadow, [2n, vocab] (the
+// block's rows, then the shadow's). Draft: masked positions take x0 as wino_accepts says (by the samples'
+// confidence against wide). Verify: committed positions whose shadow probability of their token is lowest,
+// as wino_remasks says (against narrow, with last_accept the previous step's draft), get the mask id. Ties
+// go to the lower position. Host arrays as commit_running's.
+Revised commit_wino(torch::Tensor& tokens, Samples& samples, const torch::Tensor& logits, int64_t mask_id,
+                    int64_t block_begin, int64_t block_end, double wide, double narrow, int64_t last_accept,
+                    int64_t* positions, int64_t* committed, int64_t* remasked);
 
 }  // namespace remask

@@ -78,6 +78,23 @@ REMASK_HD int64_t fresh_commits(int64_t k, int64_t masked, int64_t above_thresho
   return wanted < masked ? wanted : masked;
 }
 
+// WINO's draft (Feng-Hong/WINO-DLLM, LLaDA/decoding.py): the masked positions whose confidence is above
+// the wide threshold, capped at min(max(int(masked * 0.7), 5), 20) (the most confident), and at least the
+// most confident one.
+REMASK_HD int64_t wino_accepts(int64_t masked, int64_t above_wide) {
+  int64_t cap = static_cast<int64_t>(static_cast<double>(masked) * 0.7);
+  cap = cap < 5 ? 5 : cap > 20 ? 20 : cap;
+  return above_wide > cap ? cap : above_wide > 0 ? above_wide : 1;
+}
+
+// WINO's verify: how many committed positions go back to the mask. Only after a draft of more than one;
+// those below the narrow threshold, or, when they are last_accept or more (the previous step's draft),
+// the last_accept - 1 least confident.
+REMASK_HD int64_t wino_remasks(int64_t accepted, int64_t below_narrow, int64_t last_accept) {
+  if (accepted <= 1) return 0;
+  return below_narrow >= last_accept ? last_accept - 1 : below_narrow;
+}
+
 // Running statistics of one row, mergeable in any order (the CUDA kernel reduces them in a tree).
 // max/sum/weighted give softmax and entropy in one pass: sum = Σ e^(l-max), weighted = Σ e^(l-max)(l-max).
 struct RowState {
@@ -147,6 +164,11 @@ struct RowState {
     float key = p.temperature > 0 ? l * (1.0f / p.temperature) + gumbel(row_key(p.seed, p.step, row), v) : l;
     add_candidate(key, v);
     if (p.rule == kMargin) add_top2(l);
+  }
+
+  // Softmax probability of a token given its logit (the row's statistics over its whole vocabulary).
+  REMASK_HD float probability(float logit) const {
+    return sum == 0 ? 0.0f : static_cast<float>(exp(static_cast<double>(logit) - max) / sum);
   }
 
   // Confidence of x0 given its un-noised logit, by the rule.

@@ -242,6 +242,72 @@ void running_confidence_commit(const std::string& golden, const std::string& dev
   remask_model_free(model);
 }
 
+// Runs one revise.json case (bench/reference/revision_golden.py) through the C ABI on device: rcr through
+// remask_commit_rcr, wino through remask_forward_shadow and remask_commit_wino; checks every step.
+void revise_case(const std::string& golden, const remask::Json& c, const std::string& device) {
+  std::string name = c.find("case")->as_string();
+  bool wino = c.find("revise")->as_string() == "wino";
+  const remask::Json& params = *c.find("params");
+  std::vector<int64_t> prompt = ints(*c.find("prompt_ids"));
+  int64_t P = static_cast<int64_t>(prompt.size()), L = as_int(params, "gen_length"), B = as_int(params, "block_length");
+  remask_model* model = nullptr;
+  remask_buffer *tokens = nullptr, *logits = nullptr, *samples = nullptr;
+  bool ok = call(remask_model_load((golden + "/" + c.find("model")->as_string()).c_str(), device.c_str(), "float32", &model),
+                 "load") &&
+            call(remask_tokens_new(model, 1, P + L, &tokens), "tokens") &&
+            call(remask_tokens_write(tokens, 0, prompt.data(), P), "write") &&
+            call(remask_logits_new(model, 2 * B, &logits), "logits") && call(remask_samples_new(model, B, &samples), "samples");
+  std::vector<int64_t> positions(B), committed(B), remasked(B);
+  std::vector<std::vector<int64_t>> steps;
+  for (int64_t b = 0; ok && b < L / B; ++b) {
+    int64_t begin = P + b * B, remaining = B, last_draft = 30;
+    for (int64_t step = 0; ok && remaining > 0; ++step) {
+      int64_t count = 0, remasked_count = 0;
+      ok = call(wino ? remask_forward_shadow(model, tokens, begin, begin + B, logits)
+                     : remask_forward(model, tokens, begin, begin + B, logits),
+                "forward") &&
+           call(remask_sample(logits, B, 0, 0, 0.0, REMASK_RULE_LOW_CONFIDENCE, 0, -1, 0, 0, samples), "sample");
+      if (ok && wino) {
+        double narrow = step < B ? params.find("narrow")->as_double() : 0;
+        ok = call(remask_commit_wino(tokens, samples, logits, begin, begin + B, params.find("wide")->as_double(), narrow,
+                                     last_draft, positions.data(), committed.data(), remasked.data(), B, &count,
+                                     &remasked_count),
+                  "commit");
+        last_draft = count;
+      } else if (ok) {
+        ok = call(remask_commit_rcr(tokens, samples, begin, begin + B, commits(c, step, remaining, B, L / B), INFINITY,
+                                    positions.data(), committed.data(), remasked.data(), B, &count, &remasked_count),
+                  "commit");
+      }
+      std::vector<int64_t> record;  // positions, then -1, then the re-masked ones (all in the generated part)
+      for (int64_t i = 0; i < count; ++i) record.push_back(positions[i] - P);
+      record.push_back(-1);
+      for (int64_t i = 0; i < remasked_count; ++i) record.push_back(remasked[i] - P);
+      steps.push_back(record);
+      remaining -= count - remasked_count;
+    }
+  }
+  std::vector<int64_t> ids(L);
+  ok = ok && call(remask_tokens_read(tokens, P, ids.data(), L), "read");
+  check(ok, name + ": revises on " + device);
+  if (ok) {
+    std::vector<std::vector<int64_t>> expected;
+    for (const auto& step : c.find("steps")->items()) {
+      std::vector<int64_t> record = ints(*step.find("positions"));
+      record.push_back(-1);
+      for (int64_t p : ints(*step.find("remasked"))) record.push_back(p);
+      expected.push_back(record);
+    }
+    check(ids == ints(*c.find("ids")) && steps == expected,
+          name + ": ids, committed and re-masked positions equal the reference, step by step (" +
+              std::to_string(steps.size()) + " NFE)");
+  }
+  remask_buffer_free(samples);
+  remask_buffer_free(logits);
+  remask_buffer_free(tokens);
+  remask_model_free(model);
+}
+
 // The block caches (cache.json): a cache-filling forward equals the plain one bit for bit, and a
 // partial step equals the reference's plain computation over frozen keys and values (1e-4).
 void cache_case(const std::string& golden, const remask::Json& c, const std::string& device) {
@@ -348,6 +414,11 @@ int main(int argc, char** argv) {
   remask::Json cache_cases = remask::Json::parse(cache_text.str());
   for (const auto& c : cache_cases.items()) cache_case(golden, c, device);
   running_confidence_commit(golden, device);
+  std::ifstream revise_in(golden + "/revise.json");
+  std::stringstream revise_text;
+  revise_text << revise_in.rdbuf();
+  remask::Json revise_cases = remask::Json::parse(revise_text.str());
+  for (const auto& c : revise_cases.items()) revise_case(golden, c, device);
   if (device != "cpu") kernels_match_cpu(golden, device);
 
   return checks::report();

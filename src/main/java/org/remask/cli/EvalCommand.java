@@ -142,6 +142,9 @@ final class EvalCommand implements Callable<Integer> {
         if (sweep && out == null) {
             throw new IllegalArgumentException("--sweep needs --out DIR");
         }
+        if (sweep && sampling.revision() instanceof Revision.Wino) {
+            throw new IllegalArgumentException("--sweep runs a grid of schedules, and --revise wino uses none");
+        }
         if (sweep && sampling.scheduleParameterGiven()) {
             throw new IllegalArgumentException("--sweep runs the grid of --llada-steps, --pyramid-factors and --thresholds:"
                     + " --steps, --factor and --threshold go without it");
@@ -279,7 +282,7 @@ final class EvalCommand implements Callable<Integer> {
         settings.put("temperature", sampling.temperature);
         settings.put("remasking", sampling.remasking);
         settings.put("cache", sampling.cacheMode().cliName());
-        settings.put("revise", sampling.revision() == Revision.NONE ? null : sampling.revision().cliName()); // null: left out
+        settings.put("revise", sampling.revision() == Revision.NONE ? null : sampling.revision().describe()); // null: left out
         settings.put("dtype", options.precision().dtype().nativeName());
         settings.put("seed", sampling.seed);
         settings.put("cfg_scale", sampling.cfgScale);

@@ -225,7 +225,7 @@ final class GenerateCommand implements Callable<Integer> {
         json.put("seconds", result.seconds());
         json.put("tokens_per_second", request.genLength() / Math.max(result.seconds(), 1e-9));
         json.put("schedule", request.schedule().describe());
-        json.put("revise", request.revision().cliName());
+        json.put("revise", request.revision().describe());
         json.put("gen_length", request.genLength());
         json.put("block_length", request.blockLength());
         if (trace) {

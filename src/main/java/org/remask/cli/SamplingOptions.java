@@ -51,10 +51,20 @@ final class SamplingOptions {
     String cache;
 
     @Option(names = "--revise", defaultValue = "none", paramLabel = "R",
-            description = "What a step does with its block's committed tokens: none, or rcr (running-confidence"
-                    + " remasking: a later, more confident prediction takes an earlier commit's place)"
+            description = "What a step does with its block's committed tokens: none; rcr (running-confidence"
+                    + " remasking: a later, more confident prediction takes an earlier commit's place); or wino"
+                    + " (wide-in, narrow-out: drafts above --wino-wide, takes back tokens a shadow block doubts)"
                     + " (default: ${DEFAULT-VALUE}).") // Revision's names
     String revise;
+
+    // null unless given, so that one given to another rule is refused.
+    @Option(names = "--wino-wide", paramLabel = "T", description = "wino: draft masked positions with confidence above"
+            + " T, in (0, 1] (default: " + Revision.Wino.DEFAULT_WIDE + ").")
+    Double winoWide;
+
+    @Option(names = "--wino-narrow", paramLabel = "T", description = "wino: take back committed tokens whose"
+            + " probability with the token hidden is below T, in (0, 1] (default: " + Revision.Wino.DEFAULT_NARROW + ").")
+    Double winoNarrow;
 
     @Option(names = "--remasking", defaultValue = "low-confidence", paramLabel = "R",
             description = "Which positions win a step: low-confidence, random, margin or entropy (default: ${DEFAULT-VALUE}).")
@@ -138,8 +148,14 @@ final class SamplingOptions {
         return CacheMode.parse(cache);
     }
 
+    /** The revision rule; wino drafts by its own threshold, so a schedule given beside it is refused. */
     Revision revision() {
-        return Revision.parse(revise);
+        Revision revision = Revision.parse(revise, winoWide, winoNarrow);
+        if (revision instanceof Revision.Wino && (!schedule.equals("llada") || scheduleParameterGiven())) {
+            throw new IllegalArgumentException("--revise wino drafts by --wino-wide, not by a schedule: --schedule,"
+                    + " --steps, --factor and --threshold go without it");
+        }
+        return revision;
     }
 
     SampleSettings settings(long eot) {

@@ -109,6 +109,15 @@ public final class Model implements AutoCloseable {
         Native.check(remask_forward(handle.get(), tokens.segment(), rowBegin, rowEnd, logits.segment()));
     }
 
+    /**
+     * WINO's verify forward: the plain forward with a shadow copy of the block blockBegin..blockEnd-1 appended,
+     * all masks at the block's positions, each seeing everything but its own original position. logits gets,
+     * per sequence, the block's n rows and then the shadow's n rows (2n per sequence).
+     */
+    public void forwardShadow(TokenBuffer tokens, int blockBegin, int blockEnd, LogitsBuffer logits) {
+        Native.check(remask_forward_shadow(handle.get(), tokens.segment(), blockBegin, blockEnd, logits.segment()));
+    }
+
     /** Keys and values of every layer for [batch, length] positions (see {@link KvCache}). */
     public KvCache newCache(int batch, int length) {
         try (Arena arena = Arena.ofConfined()) {

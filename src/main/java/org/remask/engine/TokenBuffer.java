@@ -69,6 +69,22 @@ public final class TokenBuffer implements AutoCloseable {
         return out.count() - out.remaskedCount();
     }
 
+    /**
+     * WINO's wide-in, narrow-out step, after {@link Model#forwardShadow} and a sample of the block's rows: the
+     * masked positions above {@code wide} take x0 (at most min(max(int(masked * 0.7), 5), 20), at least the most
+     * confident); after a draft of more than one, committed positions whose shadow probability of their token is
+     * below {@code narrow} are masked again (at most {@code lastAccept} - 1, the least probable, when there are
+     * lastAccept or more: lastAccept is the previous step's draft). One sequence only. Returns the draft's size;
+     * positions, tokens and the ones masked again are in {@code out}.
+     */
+    public int commitWino(Samples samples, LogitsBuffer logits, int blockBegin, int blockEnd, double wide,
+            double narrow, int lastAccept, Commits out) {
+        Native.check(remask_commit_wino(handle.get(), samples.segment(), logits.segment(), blockBegin, blockEnd, wide,
+                narrow, lastAccept, out.positionsSegment(), out.tokensSegment(), out.remaskedSegment(), out.capacity(),
+                out.countSegment(), out.remaskedCountSegment()));
+        return out.count();
+    }
+
     MemorySegment segment() {
         return handle.get();
     }

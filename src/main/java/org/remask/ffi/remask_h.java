@@ -1570,4 +1570,140 @@ public class remask_h extends remask_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static class remask_forward_shadow {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_forward_shadow");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_shadow(remask_model *model, const remask_buffer *tokens, int64_t block_begin, int64_t block_end, remask_buffer *logits)
+     * }
+     */
+    public static FunctionDescriptor remask_forward_shadow$descriptor() {
+        return remask_forward_shadow.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_shadow(remask_model *model, const remask_buffer *tokens, int64_t block_begin, int64_t block_end, remask_buffer *logits)
+     * }
+     */
+    public static MethodHandle remask_forward_shadow$handle() {
+        return remask_forward_shadow.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_shadow(remask_model *model, const remask_buffer *tokens, int64_t block_begin, int64_t block_end, remask_buffer *logits)
+     * }
+     */
+    public static MemorySegment remask_forward_shadow$address() {
+        return remask_forward_shadow.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_forward_shadow(remask_model *model, const remask_buffer *tokens, int64_t block_begin, int64_t block_end, remask_buffer *logits)
+     * }
+     */
+    public static int remask_forward_shadow(MemorySegment model, MemorySegment tokens, long block_begin, long block_end, MemorySegment logits) {
+        var mh$ = remask_forward_shadow.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_forward_shadow", model, tokens, block_begin, block_end, logits);
+            }
+            return (int)mh$.invokeExact(model, tokens, block_begin, block_end, logits);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_commit_wino {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_DOUBLE,
+            remask_h.C_DOUBLE,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_commit_wino");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_wino(remask_buffer *tokens, remask_buffer *samples, const remask_buffer *logits, int64_t block_begin, int64_t block_end, double wide, double narrow, int64_t last_accept, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static FunctionDescriptor remask_commit_wino$descriptor() {
+        return remask_commit_wino.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_wino(remask_buffer *tokens, remask_buffer *samples, const remask_buffer *logits, int64_t block_begin, int64_t block_end, double wide, double narrow, int64_t last_accept, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static MethodHandle remask_commit_wino$handle() {
+        return remask_commit_wino.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_wino(remask_buffer *tokens, remask_buffer *samples, const remask_buffer *logits, int64_t block_begin, int64_t block_end, double wide, double narrow, int64_t last_accept, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static MemorySegment remask_commit_wino$address() {
+        return remask_commit_wino.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_commit_wino(remask_buffer *tokens, remask_buffer *samples, const remask_buffer *logits, int64_t block_begin, int64_t block_end, double wide, double narrow, int64_t last_accept, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static int remask_commit_wino(MemorySegment tokens, MemorySegment samples, MemorySegment logits, long block_begin, long block_end, double wide, double narrow, long last_accept, MemorySegment positions, MemorySegment committed, MemorySegment remasked, long capacity, MemorySegment count, MemorySegment remasked_count) {
+        var mh$ = remask_commit_wino.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_commit_wino", tokens, samples, logits, block_begin, block_end, wide, narrow, last_accept, positions, committed, remasked, capacity, count, remasked_count);
+            }
+            return (int)mh$.invokeExact(tokens, samples, logits, block_begin, block_end, wide, narrow, last_accept, positions, committed, remasked, capacity, count, remasked_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }

@@ -51,9 +51,22 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
             throw new IllegalArgumentException("--schedule threshold compares a probability with the threshold: use"
                     + " --remasking low-confidence or margin, not " + sampling.remasking().cliName());
         }
-        if (revision == Revision.RCR && sampling.remasking() == Remasking.RANDOM) {
+        if (revision instanceof Revision.Rcr && sampling.remasking() == Remasking.RANDOM) {
             throw new IllegalArgumentException("--revise rcr ranks positions by their confidence: use --remasking"
                     + " low-confidence, margin or entropy, not random");
+        }
+        if (revision instanceof Revision.Wino) {
+            if (sampling.remasking() != Remasking.LOW_CONFIDENCE) {
+                throw new IllegalArgumentException("--revise wino compares probabilities with its thresholds: use"
+                        + " --remasking low-confidence, not " + sampling.remasking().cliName());
+            }
+            if (sampling.guided()) {
+                throw new IllegalArgumentException("--revise wino runs without classifier-free guidance");
+            }
+            if (cache != CacheMode.NONE) {
+                throw new IllegalArgumentException("--revise wino runs without a block cache, not --cache "
+                        + cache.cliName());
+            }
         }
     }
 

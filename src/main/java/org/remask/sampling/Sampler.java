@@ -45,8 +45,8 @@ public final class Sampler implements AutoCloseable {
     public Generation generate(GenerationRequest request, StepListener listener, Cancellation cancellation) {
         validate(request);
         long started = System.nanoTime();
-        Workspace.Shape shape = new Workspace.Shape(
-                request.sampling().guided() ? 2 : 1, request.totalLength(), request.blockLength());
+        Workspace.Shape shape = new Workspace.Shape(request.sampling().guided() ? 2 : 1, request.totalLength(),
+                request.blockLength(), request.revision() instanceof Revision.Wino);
         Workspace workspace = take(shape);
         boolean healthy = false;
         try {
@@ -127,20 +127,31 @@ public final class Sampler implements AutoCloseable {
             int begin = promptLength + block * blockLength;
             int end = begin + blockLength;
             int remaining = blockLength;
+            int lastDraft = Revision.Wino.FIRST_LAST_ACCEPT;
             for (int step = 0; remaining > 0; step++) {
                 if ((cancellation != null && cancellation.isCancelled()) || Thread.currentThread().isInterrupted()) {
                     progress.cancelled = true;
                     return;
                 }
-                int k = schedule.commits(step, remaining, blockLength, blocks);
-                progress.forwardPositions += forward(w, request.cache(), step == 0, begin, end);
-                w.logits.sample(blockLength, request.sampling(), progress.nfe, w.samples);
-                int added = switch (request.revision()) {
-                    case NONE -> w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
-                    case RCR -> w.tokens.commitRunning(w.samples, begin, end, k, threshold, w.commits);
-                };
-                if (added < 1) {
-                    throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
+                int added;
+                if (request.revision() instanceof Revision.Wino wino) {
+                    model.forwardShadow(w.tokens, begin, end, w.logits);
+                    progress.forwardPositions += w.shape.length() + blockLength;
+                    w.logits.sample(blockLength, request.sampling(), progress.nfe, w.samples);
+                    double narrow = step < blockLength ? wino.narrow() : 0; // then the block can only progress
+                    lastDraft = w.tokens.commitWino(w.samples, w.logits, begin, end, wino.wide(), narrow, lastDraft,
+                            w.commits);
+                    added = lastDraft - w.commits.remaskedCount();
+                } else {
+                    int k = schedule.commits(step, remaining, blockLength, blocks);
+                    progress.forwardPositions += forward(w, request.cache(), step == 0, begin, end);
+                    w.logits.sample(blockLength, request.sampling(), progress.nfe, w.samples);
+                    added = request.revision() instanceof Revision.Rcr
+                            ? w.tokens.commitRunning(w.samples, begin, end, k, threshold, w.commits)
+                            : w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
+                    if (added < 1) {
+                        throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
+                    }
                 }
                 remaining -= added;
                 if (listener != null) {

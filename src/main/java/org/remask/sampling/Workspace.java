@@ -9,8 +9,15 @@ import org.remask.engine.TokenBuffer;
 
 /** The device buffers and host arrays of one generation shape, reused from request to request. */
 final class Workspace implements AutoCloseable {
-    /** Generations of equal shape share workspaces. */
-    record Shape(int batch, int length, int blockLength) {}
+    /**
+     * Generations of equal shape share workspaces. shadow: the forward also returns a shadow block's rows
+     * (wino), so the logits hold twice the block per sequence.
+     */
+    record Shape(int batch, int length, int blockLength, boolean shadow) {
+        int logitsRows() {
+            return (shadow ? 2 : 1) * batch * blockLength;
+        }
+    }
 
     final Shape shape;
     final TokenBuffer tokens;
@@ -27,7 +34,7 @@ final class Workspace implements AutoCloseable {
         Samples s = null;
         try {
             t = model.newTokens(shape.batch(), shape.length());
-            l = model.newLogits(shape.batch() * shape.blockLength());
+            l = model.newLogits(shape.logitsRows());
             s = model.newSamples(shape.blockLength());
         } catch (RuntimeException e) {
             closeAll(t, l, s);

@@ -71,11 +71,47 @@ class GenerateCommandTest {
 
         CliTest.Run unknown = generate(concat(base, "--revise", "undo"));
         assertEquals(2, unknown.code());
-        assertEquals("remask: unknown revision rule 'undo' (use none or rcr)", unknown.err().strip());
+        assertEquals("remask: unknown revision rule 'undo' (use none, rcr or wino)", unknown.err().strip());
         CliTest.Run random = generate(concat(args, "--remasking", "random"));
         assertEquals(2, random.code());
         assertEquals("remask: --revise rcr ranks positions by their confidence: use --remasking low-confidence, margin"
                 + " or entropy, not random", random.err().strip());
+    }
+
+    /** --revise wino on the command line: the reference's steps, and its bad parameters refused in one line. */
+    @Test
+    void winoFromTheCommandLine() throws IOException {
+        Map<?, ?> golden = Golden.list("revise.json").stream().map(c -> (Map<?, ?>) c)
+                .filter(c -> c.get("case").equals("wino-1block")).findFirst().orElseThrow();
+        String[] base = {"--prompt-ids", ids(golden.get("prompt_ids")), "--gen-length", "16"};
+        CliTest.Run json = generate(concat(base, "--revise", "wino", "--trace", "--format", "json"));
+        assertEquals(0, json.code(), json.err());
+        Map<String, Object> out = JSON.std.mapFrom(json.out());
+        assertEquals("wino --wino-wide 0.6 --wino-narrow 0.9", out.get("revise"));
+        assertEquals(golden.get("ids"), out.get("ids"));
+        assertEquals(golden.get("nfe"), out.get("nfe"));
+        assertEquals(((Number) golden.get("nfe")).intValue() * (7 + 16 + 16), ((Number) out.get("forward_positions")).intValue(),
+                "each call runs the sequence and the shadow block");
+        List<?> steps = (List<?>) out.get("steps");
+        assertEquals(((Map<?, ?>) ((List<?>) golden.get("steps")).get(1)).get("remasked"), ((Map<?, ?>) steps.get(1)).get("remasked"));
+
+        for (String[] bad : List.of(
+                new String[] {"--revise", "wino", "--wino-wide", "0", "--wino-narrow", "0.9"},
+                new String[] {"--revise", "wino", "--wino-narrow", "1.5"},
+                new String[] {"--revise", "rcr", "--wino-wide", "0.5"},
+                new String[] {"--revise", "wino", "--steps", "4"},
+                new String[] {"--revise", "wino", "--schedule", "threshold"},
+                new String[] {"--revise", "wino", "--cache", "prefix"},
+                new String[] {"--revise", "wino", "--cfg-scale", "1"},
+                new String[] {"--revise", "wino", "--remasking", "margin"})) {
+            CliTest.Run run = generate(concat(base, bad));
+            assertEquals(2, run.code(), String.join(" ", bad) + ": " + run.err());
+            assertEquals(1, run.err().strip().lines().count(), run.err());
+        }
+        assertEquals("remask: --wino-wide must be in (0, 1], not 0.0",
+                generate(concat(base, "--revise", "wino", "--wino-wide", "0")).err().strip());
+        assertEquals("remask: --wino-wide and --wino-narrow go with --revise wino, not rcr",
+                generate(concat(base, "--revise", "rcr", "--wino-wide", "0.5")).err().strip());
     }
 
     private static String[] concat(String[] args, String... more) {

@@ -55,6 +55,21 @@ class EvalCommandTest {
         assertEquals(16, ((Number) first.get("nfe")).intValue());
     }
 
+    /** The revision rules run under eval as under generate; a sweep, a grid of schedules, refuses wino. */
+    @Test
+    void revisionRulesRunUnderEval() throws IOException {
+        for (String rule : List.of("rcr", "wino")) {
+            Run run = run("eval", "--model", model(), "--dataset", DatasetTest.resource("mini.jsonl").toString(),
+                    "--limit", "1", "--gen-length", "16", "--block-length", "16", "--revise", rule, "--format", "json");
+            assertEquals(0, run.code(), rule + ": " + run.err());
+            assertEquals(1, ((Number) JSON.std.mapFrom(run.out()).get("tasks")).intValue());
+        }
+        Run sweep = run("eval", "--model", model(), "--dataset", DatasetTest.resource("mini.jsonl").toString(),
+                "--sweep", "--out", "target/never", "--revise", "wino");
+        assertEquals(2, sweep.code());
+        assertEquals("remask: --sweep runs a grid of schedules, and --revise wino uses none", sweep.err().strip());
+    }
+
     @Test
     void textTableAndErrors() {
         Run run = run("eval", "--model", model(), "--dataset", DatasetTest.resource("mini.jsonl").toString(),

@@ -85,6 +85,13 @@ class GenerateGoldenTest {
         return Golden.list("revise.json").stream().map(c -> Arguments.of(((Map<?, ?>) c).get("case"), c));
     }
 
+    private static Revision revision(Map<?, ?> golden) {
+        Map<?, ?> params = (Map<?, ?>) golden.get("params");
+        return golden.get("revise").equals("wino")
+                ? new Revision.Wino(((Number) params.get("wide")).doubleValue(), ((Number) params.get("narrow")).doubleValue())
+                : Revision.parse((String) golden.get("revise"), null, null);
+    }
+
     /** bench/reference/revision_golden.py: the revision rules as the published code runs them, step by step. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("revisionCases")
@@ -92,9 +99,9 @@ class GenerateGoldenTest {
         Map<?, ?> params = (Map<?, ?>) golden.get("params");
         GenerationRequest request = new GenerationRequest(longs(golden.get("prompt_ids")),
                 integer(params, "gen_length"), integer(params, "block_length"),
-                new LladaSchedule(integer(params, "steps")),
+                new LladaSchedule(params.containsKey("steps") ? integer(params, "steps") : integer(params, "gen_length")),
                 new SampleSettings(0, 0, Remasking.LOW_CONFIDENCE, false, false, -1, 0), CacheMode.NONE,
-                Revision.parse((String) golden.get("revise")));
+                revision(golden));
         List<StepEvent> steps = new ArrayList<>();
         Generation result = sampler.generate(request, steps::add, null);
         List<?> expected = (List<?>) golden.get("steps");

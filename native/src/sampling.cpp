@@ -230,7 +230,8 @@ std::vector<int64_t> choose(const std::vector<int64_t>& candidates, const float*
   };
   std::vector<int64_t> ranked = candidates;
   std::sort(ranked.begin(), ranked.end(), before);
-  int64_t above = std::count_if(ranked.begin(), ranked.end(), [&](int64_t i) { return rank_key(confidence[i]) >= threshold; });
+  int64_t above = std::count_if(ranked.begin(), ranked.end(),
+                                [&](int64_t i) { return rank_key(confidence[i]) >= threshold; });
   ranked.resize(fresh_commits(k, static_cast<int64_t>(ranked.size()), above));
   std::sort(ranked.begin(), ranked.end());
   return ranked;

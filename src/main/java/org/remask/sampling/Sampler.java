@@ -11,9 +11,10 @@ import org.remask.engine.ModelInfo;
 
 /**
  * Runs generations on one loaded model: per block, per step, one forward (LM head on the block's rows),
- * one fused sampling pass and one masked commit (or a revising one, which may take tokens back), all on the
- * device; Java decides only how many tokens each step commits. Thread-safe: each generation takes its own workspace from a pool, so several
- * threads may generate at once and later requests reuse the device buffers of earlier ones.
+ * one fused sampling pass and one masked commit (or a revising one, which may take tokens back), all on
+ * the device; Java decides only how many tokens each step commits. Thread-safe: each generation takes its
+ * own workspace from a pool, so several threads may generate at once and later requests reuse the device
+ * buffers of earlier ones.
  * Closing the sampler frees the pooled buffers; the model stays open and belongs to the caller.
  */
 public final class Sampler implements AutoCloseable {

@@ -36,7 +36,11 @@ import org.remask.sampling.Schedule;
  *   <li>{@link #sample}: the fused sampling pass (greedy, low-confidence) over the 32 logits rows;
  *   <li>the masked top-k commit (k = 4): {@link #commitBlock} (a block's 8 commits after one re-mask)
  *       minus {@link #remask} / 8, cross-checked by {@link #commitRemaskedPerInvocation};
- *   <li>{@link #javaStep}: the Java side of a step with no native call at all.
+ *   <li>{@link #javaStep}: the Java side of a step with no native call at all;
+ *   <li>what the revision rules add: {@link #forwardShadow} (wino's forward, the 32-position shadow block
+ *       appended, LM head on 64 rows) against {@link #forward}, and the revising commits,
+ *       {@link #commitRunningBlock} (rcr) and {@link #commitWinoBlock} (wino's draft and verify, with the
+ *       shadow's probabilities) against {@link #commitBlock}.
  * </ul>
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -83,6 +87,8 @@ public class StepBench {
         Model model;
         TokenBuffer tokens;
         LogitsBuffer logits;
+        /** The block's and the shadow's rows of one wino forward (64). */
+        LogitsBuffer shadowLogits;
         Samples samples;
         Commits commits;
         long[] masks;
@@ -101,6 +107,7 @@ public class StepBench {
             System.arraycopy(BenchSupport.prompt(PROMPT, vocab, mask, model.info().eosTokenId(), 7), 0, row, 0, PROMPT);
             tokens.write(0, row);
             logits = model.newLogits(BLOCK);
+            shadowLogits = model.newLogits(2 * BLOCK);
             samples = model.newSamples(BLOCK);
             commits = new Commits(BLOCK);
             masks = new long[BLOCK];
@@ -121,6 +128,7 @@ public class StepBench {
                 throw new IllegalStateException(COMMITS_PER_BLOCK + " commits filled " + filled + " of " + BLOCK);
             }
             tokens.write(BEGIN, masks);
+            model.forwardShadow(tokens, BEGIN, END, shadowLogits);
         }
 
         @Setup(Level.Iteration)
@@ -138,6 +146,7 @@ public class StepBench {
             System.out.print(cpu.report("this benchmark"));
             commits.close();
             samples.close();
+            shadowLogits.close();
             logits.close();
             tokens.close();
             loaded.close();
@@ -215,6 +224,40 @@ public class StepBench {
         int committed = 0;
         for (int i = 0; i < COMMITS_PER_BLOCK; i++) {
             committed += s.tokens.commit(s.samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, s.commits);
+        }
+        return committed;
+    }
+
+    /** wino's forward: the row with the block's shadow appended (320 positions), LM head on 64 rows. */
+    @Benchmark
+    public void forwardShadow(Step s) {
+        s.model.forwardShadow(s.tokens, BEGIN, END, s.shadowLogits);
+    }
+
+    /** {@link #commitBlock} with rcr's revising commit (running confidences, re-masks). */
+    @Benchmark
+    @OperationsPerInvocation(COMMITS_PER_BLOCK)
+    public int commitRunningBlock(Step s) {
+        s.tokens.write(BEGIN, s.masks);
+        int committed = 0;
+        for (int i = 0; i < COMMITS_PER_BLOCK; i++) {
+            committed += s.tokens.commitRunning(s.samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, s.commits);
+        }
+        return committed;
+    }
+
+    /**
+     * {@link #commitBlock} with wino's step: the shadow rows' probabilities of the committed tokens (a pass over
+     * their 32000 logits each), the draft and the verify, until the block is full; per step.
+     */
+    @Benchmark
+    @OperationsPerInvocation(COMMITS_PER_BLOCK)
+    public int commitWinoBlock(Step s) {
+        s.tokens.write(BEGIN, s.masks);
+        int committed = 0;
+        for (int i = 0, last = 30; i < COMMITS_PER_BLOCK; i++) {
+            last = s.tokens.commitWino(s.samples, s.shadowLogits, BEGIN, END, 0.99, 0.9, last, s.commits);
+            committed += last - s.commits.remaskedCount();
         }
         return committed;
     }

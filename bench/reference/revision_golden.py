@@ -24,6 +24,19 @@
   on the verify is off, so that every block finishes (the published loop has no such bound; these
   cases never reach it).
 
+* ``remdm``: ReMDM (kuleshov-group/remdm, ``diffusion.py``) adapted to LLaDA's block schedule as remask
+  runs it. ``conf`` (remdm-conf): each step, every committed position of the block goes back to the mask
+  when a uniform draw is below softmax over the committed positions of minus their confidence (from when
+  they committed) times min(sigma_max, (1 - alpha_s) / alpha_t), alpha being the block's unmasked
+  fraction before and after the step's schedule count; then that count plus one per position masked again
+  commit by confidence, so the masked count follows the schedule. ``loop`` (remdm-loop): the block's
+  steps are a time grid t = 1 - i / S; until t_on the unmasked fraction rises to alpha_on, in (t_off,
+  t_on] each committed position goes back with probability eta and as many commit, then it rises to 1.
+  ReMDM samples with torch's generator; here the draws are remask's counter-based noise (splitmix64 and
+  lowbias32, written out below) at (seed, model call, position, vocab + 1), so that they can be replayed.
+  The published code's carry-over of committed tokens (its SUBS model predicts them back) is remask's:
+  a committed token stays unless it is masked again.
+
 Each case records, per step, the positions (in the generated part) that took a token, the tokens, and
 the positions masked again, as remask's StepEvent has them.
 
@@ -180,6 +193,84 @@ def generate_wino(model, prompt, gen_length, block_length, mask_id, threshold, t
     return x_block[0, P:P + gen_length].tolist(), trace
 
 
+M64, M32 = (1 << 64) - 1, (1 << 32) - 1
+
+
+def mix64(x):
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+def row_key(seed, step, row):
+    return mix64((mix64(seed ^ mix64(step)) + row * 0xD1B54A32D192ED03) & M64) & M32
+
+
+def uniform(key, index):
+    x = key ^ (((index & M32) * 0x9E3779B9) & M32)
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & M32
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & M32
+    x ^= x >> 16
+    return ((x >> 8) + 0.5) / 16777216.0
+
+
+@torch.no_grad()
+def generate_remdm(model, prompt, steps, gen_length, block_length, mask_id, vocab, strategy, seed=0,
+                   sigma_max=1.0, eta=0.02, t_on=0.55, t_off=0.05, alpha_on=0.9):
+    P, n = prompt.shape[1], block_length
+    x = torch.full((1, P + gen_length), mask_id, dtype=torch.long)
+    x[:, :P] = prompt
+    stored = {}  # position -> confidence (float32) from when it committed
+    S = steps // (gen_length // n)
+    trace, nfe = [], 0
+    for num_block in range(gen_length // n):
+        begin = P + num_block * n
+        counts = ref.get_num_transfer_tokens(x[:, begin:begin + n] == mask_id, S)[0].tolist()
+        remaining = n
+        for i in range(S):
+            if remaining == 0:
+                break
+            logits = model(x).to(torch.float64)[0]
+            p = F.softmax(logits, dim=-1)
+            logits[:, mask_id] = -math.inf
+            x0 = torch.argmax(logits, dim=-1)
+            confidence = torch.gather(p, -1, x0.unsqueeze(-1)).squeeze(-1).float()
+            masked = [j for j in range(n) if x[0, begin + j] == mask_id]
+            kept = [j for j in range(n) if x[0, begin + j] != mask_id]
+            if strategy == "conf":
+                k = counts[i]
+                t_now, s_next = len(masked) / n, (len(masked) - min(k, len(masked))) / n
+                alpha_t, alpha_s = 1 - t_now, 1 - s_next
+                scale = min(sigma_max, (1 - alpha_s) / alpha_t) if alpha_t > 0 else sigma_max
+                shift = min((stored[j] for j in kept), default=0.0)
+                total = sum(math.exp(-(stored[j] - shift)) for j in kept)
+                sigma = {j: scale * math.exp(-(stored[j] - shift)) / total for j in kept}
+            else:
+                nxt = 1 - (i + 1) / S
+                frac = (1 - (1 - nxt) * alpha_on / (1 - t_on) if nxt >= t_on
+                        else 1 - alpha_on if nxt > t_off else nxt * (1 - alpha_on) / t_off)
+                k = max(0, remaining - math.floor(n * frac + 0.5))
+                t = 1 - i / S
+                sigma = {j: eta if t_off < t <= t_on and i < S - 1 else 0.0 for j in kept}
+            dropped = [j for j in kept if uniform(row_key(seed, nfe, j), vocab + 1) < sigma[j]]
+            for j in dropped:
+                x[0, begin + j] = mask_id
+            take = min(k + len(dropped), len(masked)) if k + len(dropped) > 0 else 0
+            chosen = sorted(sorted(masked, key=lambda j: (-confidence[begin + j].item(), j))[:take])
+            for j in chosen:
+                x[0, begin + j] = x0[begin + j]
+                stored[j] = confidence[begin + j].item()
+            remaining -= len(chosen) - len(dropped)
+            trace.append({"positions": [begin + j - P for j in chosen],
+                          "tokens": [int(x0[begin + j]) for j in chosen],
+                          "remasked": [begin + j - P for j in dropped]})
+            nfe += 1
+    return x[0, P:].tolist(), trace
+
+
 def main():
     config, weights = ref.load_checkpoint(os.path.join(GOLDEN, "tiny-llada-f32"))
     model = ref.LLaDA(config, weights)
@@ -207,6 +298,19 @@ def main():
                       "params": {"gen_length": gen_length, "block_length": block_length, "wide": wide,
                                  "narrow": narrow, "temperature": 0.0},
                       "prompt_ids": prompt, "ids": ids, "nfe": len(trace), "steps": trace})
+    vocab = config["vocab_size"]
+    for name, prompt, gen_length, block_length, steps, strategy, extra in [
+        ("remdm-conf-1block", [90, 16, 75, 297, 45, 54, 130], 16, 16, 8, "conf", {}),
+        ("remdm-conf-2blocks", [12, 250, 33, 7, 181], 32, 16, 16, "conf", {"seed": 3}),
+        ("remdm-loop-1block", [90, 16, 75, 297, 45, 54, 130], 16, 16, 16, "loop", {"eta": 0.3}),
+    ]:
+        ids, trace = generate_remdm(model, torch.tensor([prompt]), steps, gen_length, block_length, mask_id, vocab,
+                                    strategy, **extra)
+        params = {"steps": steps, "gen_length": gen_length, "block_length": block_length, "temperature": 0.0,
+                  "remasking": "low_confidence", "strategy": strategy}
+        params.update(extra)
+        cases.append({"model": "tiny-llada-f32", "case": name, "revise": "remdm", "schedule": "llada",
+                      "params": params, "prompt_ids": prompt, "ids": ids, "nfe": len(trace), "steps": trace})
     json.dump(cases, sys.stdout, indent=1)
     print()
 

@@ -137,6 +137,76 @@ __global__ void commit_running_kernel(int64_t* tokens, int64_t batch, int64_t le
   }
 }
 
+// ReMDM's step (sampling.h's commit_remdm), one thread block. flags[i]: bit 0 masked at the step's start,
+// bit 1 masked again now, bit 2 takes x0. The block-wide sums run on thread 0 (blocks are short).
+__global__ void remdm_kernel(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0, const float* confidence,
+                             float* running, int64_t mask_id, int64_t vocab, int64_t block_begin, int64_t n, int64_t k,
+                             double threshold, bool weighted, double sigma, uint64_t seed, uint64_t step,
+                             int64_t* positions, int64_t* committed, int64_t* remasked, int64_t* counts) {
+  extern __shared__ unsigned char flags[];
+  __shared__ double shift, total;
+  __shared__ int64_t masked, fresh, take;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) flags[i] = tokens[block_begin + i] == mask_id;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int64_t above = 0;
+    masked = 0;
+    shift = INFINITY;
+    for (int64_t i = 0; i < n; ++i) {
+      if (flags[i] & 1) {
+        ++masked;
+        above += rank_key(confidence[i]) >= threshold;
+      } else if (running[i] < shift) {
+        shift = running[i];
+      }
+    }
+    total = 0;
+    for (int64_t i = 0; i < n; ++i)
+      if (!(flags[i] & 1)) total += exp(-(running[i] - shift));
+    fresh = k == 0 ? 0 : fresh_commits(k, masked, above);
+  }
+  __syncthreads();
+  double t_now = static_cast<double>(masked) / n, s_next = static_cast<double>(masked - fresh) / n;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    if (flags[i] & 1) continue;
+    double p = remdm_sigma(weighted, sigma, exp(-(running[i] - shift)) / total, t_now, s_next);
+    if (remdm_uniform(seed, step, i, vocab) < p) flags[i] |= 2;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int64_t dropped = 0;
+    for (int64_t i = 0; i < n; ++i) dropped += (flags[i] & 2) != 0;
+    int64_t wanted = fresh + dropped;
+    take = wanted == 0 ? 0 : wanted < masked ? wanted : masked;
+    counts[1] = dropped;
+    counts[0] = take;
+  }
+  __syncthreads();
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    if (!(flags[i] & 1)) continue;
+    float mine = rank_key(confidence[i]);
+    int64_t rank = 0;
+    for (int64_t j = 0; j < n; ++j)
+      if (flags[j] & 1) rank += ranks_before(rank_key(confidence[j]), j, mine, i);
+    if (rank < take) flags[i] |= 4;
+  }
+  __syncthreads();
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    bool added = flags[i] & 4, dropped = flags[i] & 2;
+    if (!added && !dropped) continue;
+    int64_t slot = 0;
+    for (int64_t j = 0; j < i; ++j) slot += added ? (flags[j] & 4) != 0 : (flags[j] & 2) != 0;
+    if (added) {
+      positions[slot] = block_begin + i;
+      committed[slot] = x0[i];
+      running[i] = confidence[i];
+    } else {
+      remasked[slot] = block_begin + i;
+    }
+    for (int64_t b = 0; b < batch; ++b) tokens[b * length + block_begin + i] = added ? x0[i] : mask_id;
+  }
+}
+
 // WINO's verify probabilities: one thread block per position of the block; a committed position's row of
 // the shadow logits gives the probability of its token (a masked one's is not needed).
 __global__ void shadow_kernel(const int64_t* tokens, const float* shadow_logits, int64_t vocab, int64_t mask_id,
@@ -274,6 +344,22 @@ std::pair<int64_t, int64_t> commit_running(int64_t* tokens, int64_t batch, int64
       tokens, batch, length, x0, confidence, running, mask_id, block_begin, block_length, k, threshold, scratch,
       scratch + block_length, scratch + 2 * block_length, scratch + 3 * block_length);
   check(cudaGetLastError(), "revising commit kernel launch");
+  return copy_revised(scratch, block_length, positions, committed, remasked, stream);
+}
+
+std::pair<int64_t, int64_t> commit_remdm(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0,
+                                         const float* confidence, float* running, int64_t mask_id, int64_t vocab,
+                                         int64_t block_begin, int64_t block_length, int64_t k, double threshold,
+                                         bool weighted, double sigma, uint64_t seed, uint64_t step, int64_t* scratch,
+                                         int64_t* positions, int64_t* committed, int64_t* remasked,
+                                         cudaStream_t stream) {
+  int threads = block_length < kMaxCommitThreads ? static_cast<int>(block_length) : kMaxCommitThreads;
+  threads = (threads + 31) / 32 * 32;
+  remdm_kernel<<<1, threads, static_cast<size_t>(block_length), stream>>>(
+      tokens, batch, length, x0, confidence, running, mask_id, vocab, block_begin, block_length, k, threshold,
+      weighted, sigma, seed, step, scratch, scratch + block_length, scratch + 2 * block_length,
+      scratch + 3 * block_length);
+  check(cudaGetLastError(), "remdm kernel launch");
   return copy_revised(scratch, block_length, positions, committed, remasked, stream);
 }
 

@@ -32,6 +32,14 @@ std::pair<int64_t, int64_t> commit_running(int64_t* tokens, int64_t batch, int64
                                            int64_t* scratch, int64_t* positions, int64_t* committed,
                                            int64_t* remasked, cudaStream_t stream);
 
+// ReMDM's step (sampling.h's commit_remdm); arguments as commit_running's. Returns (committed, re-masked).
+std::pair<int64_t, int64_t> commit_remdm(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0,
+                                         const float* confidence, float* running, int64_t mask_id, int64_t vocab,
+                                         int64_t block_begin, int64_t block_length, int64_t k, double threshold,
+                                         bool weighted, double sigma, uint64_t seed, uint64_t step, int64_t* scratch,
+                                         int64_t* positions, int64_t* committed, int64_t* remasked,
+                                         cudaStream_t stream);
+
 // WINO's step (sampling.h's commit_wino): tokens [1, length] on the device; logits [2 * block_length, vocab]
 // (the block's rows, then the shadow's); shadow: fp32 [block_length] on the device; scratch and host arrays
 // as commit_running's. Returns (committed, re-masked); waits for the stream.

@@ -142,6 +142,21 @@ int32_t remask_commit_rcr(remask_buffer *tokens, remask_buffer *samples, int64_t
                           int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count,
                           int64_t *remasked_count);
 
+/* ReMDM's step (kuleshov-group/remdm, diffusion.py) after remask_sample: remask_commit that first masks
+ * committed positions of the block again at random. A committed position (its confidence c from when it
+ * was committed, kept in samples) goes back with probability sigma_i: with weighted != 0 (remdm-conf),
+ * softmax over the block's committed positions of -c, times min(sigma, (1 - alpha_s) / alpha_t) where
+ * alpha_t and alpha_s are the block's unmasked fractions before and after the step's commits; with
+ * weighted 0 (remdm-loop), sigma itself. The draw is remask's counter-based noise at (seed, step, block
+ * position i, index vocab + 1), so it depends on nothing else. Then the masked positions (not those masked
+ * again now) commit as remask_commit would commit k, plus one more per position masked again, so the
+ * block's masked count follows the schedule. k >= 0 (0: a step that only revises). Outputs as
+ * remask_commit_rcr's. */
+int32_t remask_commit_remdm(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin,
+                            int64_t block_end, int64_t k, double threshold, int32_t weighted, double sigma,
+                            uint64_t seed, uint64_t step, int64_t *positions, int64_t *committed,
+                            int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count);
+
 /* WINO's verify forward (Feng-Hong/WINO-DLLM): remask_forward over tokens with a shadow copy of the block
  * block_begin..block_end-1 appended, all masks, each at its original RoPE position. A shadow position
  * attends to the whole sequence except its own original position, and to the shadow; the sequence does

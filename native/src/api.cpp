@@ -176,7 +176,7 @@ std::pair<std::shared_ptr<Buffer>, std::shared_ptr<Buffer>> commit_buffers(const
                                                                              const remask_buffer* samples,
                                                                              int64_t block_begin, int64_t block_end,
                                                                              int64_t k, double threshold,
-                                                                             int64_t capacity) {
+                                                                             int64_t capacity, int64_t min_k = 1) {
   std::shared_ptr<Buffer> t = buffer_of(tokens, Buffer::Kind::Tokens);
   std::shared_ptr<Buffer> s = buffer_of(samples, Buffer::Kind::Samples);
   int64_t length = t->tensor.size(1);
@@ -188,7 +188,8 @@ std::pair<std::shared_ptr<Buffer>, std::shared_ptr<Buffer>> commit_buffers(const
                                            " rows; the block has " + std::to_string(n));
   require(capacity >= n, "output arrays hold " + std::to_string(capacity) + " entries; the block has " +
                              std::to_string(n));
-  require(k >= 1, "a step commits at least one token (k = " + std::to_string(k) + ")");
+  require(k >= min_k, "a step commits at least " + std::string(min_k == 1 ? "one token" : "no token") + " (k = " +
+                         std::to_string(k) + ")");
   require(!std::isnan(threshold), "threshold is NaN");
   require(t->tensor.device() == s->samples->x0.device(), "buffers live on different devices");
   return {t, s};
@@ -441,6 +442,24 @@ int32_t remask_commit_rcr(remask_buffer* tokens, remask_buffer* samples, int64_t
   auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity);
   Revised done = commit_running(t->tensor, *s->samples, t->vocab.mask_id, block_begin, block_end, k, threshold,
                                 positions, committed, remasked);
+  *count = done.committed;
+  *remasked_count = done.remasked;
+  API_END()
+}
+
+int32_t remask_commit_remdm(remask_buffer* tokens, remask_buffer* samples, int64_t block_begin, int64_t block_end,
+                            int64_t k, double threshold, int32_t weighted, double sigma, uint64_t seed, uint64_t step,
+                            int64_t* positions, int64_t* committed, int64_t* remasked, int64_t capacity, int64_t* count,
+                            int64_t* remasked_count) {
+  API_BEGIN()
+  require(count != nullptr && remasked_count != nullptr && positions != nullptr && committed != nullptr &&
+              remasked != nullptr,
+          "output pointer is NULL");
+  *count = *remasked_count = 0;
+  auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity, 0);
+  require(sigma >= 0 && !std::isinf(sigma), "sigma must be a finite number >= 0, not " + std::to_string(sigma));
+  Revised done = commit_remdm(t->tensor, *s->samples, t->vocab.mask_id, t->vocab.size, block_begin, block_end, k,
+                              threshold, weighted != 0, sigma, seed, step, positions, committed, remasked);
   *count = done.committed;
   *remasked_count = done.remasked;
   API_END()

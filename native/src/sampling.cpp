@@ -339,6 +339,61 @@ Revised commit_running(torch::Tensor& tokens, Samples& samples, int64_t mask_id,
   return done;
 }
 
+Revised commit_remdm(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t vocab, int64_t block_begin,
+                     int64_t block_end, int64_t k, double threshold, bool weighted, double sigma, uint64_t seed,
+                     uint64_t step, int64_t* positions, int64_t* committed, int64_t* remasked) {
+  int64_t n = block_end - block_begin;
+  int64_t batch = tokens.size(0), length = tokens.size(1);
+#ifdef REMASK_WITH_CUDA
+  if (tokens.is_cuda()) {
+    c10::cuda::CUDAGuard guard(tokens.device());
+    auto counts = cuda::commit_remdm(tokens.data_ptr<int64_t>(), batch, length, samples.x0.data_ptr<int64_t>(),
+                                     samples.confidence.data_ptr<float>(), samples.running.data_ptr<float>(), mask_id,
+                                     vocab, block_begin, n, k, threshold, weighted, sigma, seed, step,
+                                     samples.scratch.data_ptr<int64_t>(), positions, committed, remasked,
+                                     c10::cuda::getCurrentCUDAStream().stream());
+    return Revised{counts.first, counts.second};
+  }
+#endif
+  int64_t* t = tokens.data_ptr<int64_t>();
+  const int64_t* sampled = samples.x0.data_ptr<int64_t>();
+  const float* confidence = samples.confidence.data_ptr<float>();
+  float* running = samples.running.data_ptr<float>();
+  std::vector<int64_t> masked, kept;
+  int64_t above = 0;
+  double shift = INFINITY;  // min of the committed confidences: softmax(-c) without overflow
+  for (int64_t i = 0; i < n; ++i) {
+    if (t[block_begin + i] == mask_id) {
+      masked.push_back(i);
+      above += rank_key(confidence[i]) >= threshold;
+    } else {
+      kept.push_back(i);
+      shift = std::min(shift, static_cast<double>(running[i]));
+    }
+  }
+  int64_t fresh = k == 0 ? 0 : fresh_commits(k, static_cast<int64_t>(masked.size()), above);
+  double t_now = static_cast<double>(masked.size()) / n, s_next = static_cast<double>(masked.size() - fresh) / n;
+  double total = 0;
+  for (int64_t i : kept) total += std::exp(-(running[i] - shift));
+  Revised done;
+  for (int64_t i : kept) {
+    double p = remdm_sigma(weighted, sigma, std::exp(-(running[i] - shift)) / total, t_now, s_next);
+    if (remdm_uniform(seed, step, i, vocab) < p) {
+      for (int64_t b = 0; b < batch; ++b) t[b * length + block_begin + i] = mask_id;
+      remasked[done.remasked++] = block_begin + i;
+    }
+  }
+  std::vector<int64_t> chosen = choose(masked, confidence, std::max<int64_t>(fresh + done.remasked, 1), INFINITY);
+  if (fresh + done.remasked == 0) chosen.clear();  // a holding step of remdm-loop that masked nothing
+  for (int64_t i : chosen) {
+    for (int64_t b = 0; b < batch; ++b) t[b * length + block_begin + i] = sampled[i];
+    running[i] = confidence[i];
+    positions[done.committed] = block_begin + i;
+    committed[done.committed++] = sampled[i];
+  }
+  return done;
+}
+
 Revised commit_wino(torch::Tensor& tokens, Samples& samples, const torch::Tensor& logits, int64_t mask_id,
                     int64_t block_begin, int64_t block_end, double wide, double narrow, int64_t last_accept,
                     int64_t* positions, int64_t* committed, int64_t* remasked) {

@@ -45,6 +45,15 @@ Revised commit_running(torch::Tensor& tokens, Samples& samples, int64_t mask_id,
                        int64_t block_end, int64_t k, double threshold, int64_t* positions, int64_t* committed,
                        int64_t* remasked);
 
+// ReMDM's step (kuleshov-group/remdm): each committed position of the block (its confidence from when it
+// was committed, kept in samples.running) is masked again when remdm_uniform < remdm_sigma; then as many
+// masked positions as commit() would commit plus those re-masked take x0 (the most confident, never one
+// masked again this step), so the block's masked count follows the schedule. k may be 0 (remdm-loop's
+// holding steps). Host arrays as commit_running's.
+Revised commit_remdm(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t vocab, int64_t block_begin,
+                     int64_t block_end, int64_t k, double threshold, bool weighted, double sigma, uint64_t seed,
+                     uint64_t step, int64_t* positions, int64_t* committed, int64_t* remasked);
+
 // WINO's step (Feng-Hong/WINO-DLLM): tokens [1, T]; logits fp32 from forward_shadow, [2n, vocab] (the
 // block's rows, then the shadow's). Draft: masked positions take x0 as wino_accepts says (by the samples'
 // confidence against wide). Verify: committed positions whose shadow probability of their token is lowest,

@@ -95,6 +95,23 @@ REMASK_HD int64_t wino_remasks(int64_t accepted, int64_t below_narrow, int64_t l
   return below_narrow >= last_accept ? last_accept - 1 : below_narrow;
 }
 
+// ReMDM's re-masking probability of committed position i (kuleshov-group/remdm, diffusion.py): with weighted
+// (remdm-conf), softmax over the block's committed positions of minus their confidence, times sigma_max =
+// min(cap, (1 - alpha_s) / alpha_t) for the step's masked fractions before (t) and after (s), alpha = 1 -
+// fraction; otherwise (remdm-loop) cap itself. weight = exp(-c_i - shift) / total, computed by the caller.
+REMASK_HD double remdm_sigma(bool weighted, double cap, double weight, double t, double s) {
+  if (!weighted) return cap;
+  double alpha_t = 1 - t, alpha_s = 1 - s;
+  double sigma_max = alpha_t > 0 ? (1 - alpha_s) / alpha_t : cap;
+  return weight * (sigma_max < cap ? sigma_max : cap);
+}
+
+// The uniform draw that decides whether ReMDM masks block position i again at a step: the sampler's noise
+// with its own index (vocab + 1), so it is independent of the token draws of the same row.
+REMASK_HD float remdm_uniform(uint64_t seed, uint64_t step, int64_t i, int64_t vocab) {
+  return uniform(row_key(seed, step, i), vocab + 1);
+}
+
 // Running statistics of one row, mergeable in any order (the CUDA kernel reduces them in a tree).
 // max/sum/weighted give softmax and entropy in one pass: sum = Σ e^(l-max), weighted = Σ e^(l-max)(l-max).
 struct RowState {

@@ -246,7 +246,8 @@ void running_confidence_commit(const std::string& golden, const std::string& dev
 // remask_commit_rcr, wino through remask_forward_shadow and remask_commit_wino; checks every step.
 void revise_case(const std::string& golden, const remask::Json& c, const std::string& device) {
   std::string name = c.find("case")->as_string();
-  bool wino = c.find("revise")->as_string() == "wino";
+  std::string rule = c.find("revise")->as_string();
+  bool wino = rule == "wino";
   const remask::Json& params = *c.find("params");
   std::vector<int64_t> prompt = ints(*c.find("prompt_ids"));
   int64_t P = static_cast<int64_t>(prompt.size()), L = as_int(params, "gen_length"), B = as_int(params, "block_length");
@@ -259,6 +260,8 @@ void revise_case(const std::string& golden, const remask::Json& c, const std::st
             call(remask_logits_new(model, 2 * B, &logits), "logits") && call(remask_samples_new(model, B, &samples), "samples");
   std::vector<int64_t> positions(B), committed(B), remasked(B);
   std::vector<std::vector<int64_t>> steps;
+  const remask::Json* seed_param = params.find("seed");
+  uint64_t seed = seed_param ? static_cast<uint64_t>(seed_param->as_int()) : 0, nfe = 0;
   for (int64_t b = 0; ok && b < L / B; ++b) {
     int64_t begin = P + b * B, remaining = B, last_draft = 30;
     for (int64_t step = 0; ok && remaining > 0; ++step) {
@@ -266,7 +269,7 @@ void revise_case(const std::string& golden, const remask::Json& c, const std::st
       ok = call(wino ? remask_forward_shadow(model, tokens, begin, begin + B, logits)
                      : remask_forward(model, tokens, begin, begin + B, logits),
                 "forward") &&
-           call(remask_sample(logits, B, 0, 0, 0.0, REMASK_RULE_LOW_CONFIDENCE, 0, -1, 0, 0, samples), "sample");
+           call(remask_sample(logits, B, 0, 0, 0.0, REMASK_RULE_LOW_CONFIDENCE, 0, -1, seed, nfe, samples), "sample");
       if (ok && wino) {
         double narrow = step < B ? params.find("narrow")->as_double() : 0;
         ok = call(remask_commit_wino(tokens, samples, logits, begin, begin + B, params.find("wide")->as_double(), narrow,
@@ -274,11 +277,26 @@ void revise_case(const std::string& golden, const remask::Json& c, const std::st
                                      &remasked_count),
                   "commit");
         last_draft = count;
+      } else if (ok && rule == "remdm") {
+        // Revision.RemdmConf / RemdmLoop's arithmetic (org.remask.sampling), with the published defaults.
+        bool loop = params.find("strategy")->as_string() == "loop";
+        int64_t S = as_int(params, "steps") / (L / B), k = commits(c, step, remaining, B, L / B);
+        double sigma = 1.0;
+        if (loop) {
+          double next = 1 - (step + 1.0) / S, t = 1 - static_cast<double>(step) / S;
+          double masked = next >= 0.55 ? 1 - (1 - next) * 0.9 / (1 - 0.55) : next > 0.05 ? 1 - 0.9 : next * (1 - 0.9) / 0.05;
+          k = std::max<int64_t>(0, remaining - static_cast<int64_t>(std::floor(B * masked + 0.5)));
+          sigma = t > 0.05 && t <= 0.55 && step < S - 1 ? params.find("eta")->as_double() : 0;
+        }
+        ok = call(remask_commit_remdm(tokens, samples, begin, begin + B, k, INFINITY, loop ? 0 : 1, sigma, seed, nfe,
+                                      positions.data(), committed.data(), remasked.data(), B, &count, &remasked_count),
+                  "commit");
       } else if (ok) {
         ok = call(remask_commit_rcr(tokens, samples, begin, begin + B, commits(c, step, remaining, B, L / B), INFINITY,
                                     positions.data(), committed.data(), remasked.data(), B, &count, &remasked_count),
                   "commit");
       }
+      ++nfe;
       std::vector<int64_t> record;  // positions, then -1, then the re-masked ones (all in the generated part)
       for (int64_t i = 0; i < count; ++i) record.push_back(positions[i] - P);
       record.push_back(-1);

@@ -2,6 +2,7 @@ package org.remask.cli;
 
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
@@ -52,12 +53,13 @@ final class SamplingOptions {
 
     @Option(names = "--revise", defaultValue = "none", paramLabel = "R",
             description = "What a step does with its block's committed tokens: none; rcr (running-confidence"
-                    + " remasking: a later, more confident prediction takes an earlier commit's place); or wino"
-                    + " (wide-in, narrow-out: drafts above --wino-wide, takes back tokens a shadow block doubts)"
+                    + " remasking: a later, more confident prediction takes an earlier commit's place); wino"
+                    + " (wide-in, narrow-out: drafts above --wino-wide, takes back tokens a shadow block doubts); or"
+                    + " remdm (ReMDM: takes tokens back at random, the less confident more often)"
                     + " (default: ${DEFAULT-VALUE}).") // Revision's names
     String revise;
 
-    // null unless given, so that one given to another rule is refused.
+    // The rules' parameters stay null unless given, so that one given to another rule is refused.
     @Option(names = "--wino-wide", paramLabel = "T", description = "wino: draft masked positions with confidence above"
             + " T, in (0, 1] (default: " + Revision.Wino.DEFAULT_WIDE + ").")
     Double winoWide;
@@ -65,6 +67,30 @@ final class SamplingOptions {
     @Option(names = "--wino-narrow", paramLabel = "T", description = "wino: take back committed tokens whose"
             + " probability with the token hidden is below T, in (0, 1] (default: " + Revision.Wino.DEFAULT_NARROW + ").")
     Double winoNarrow;
+
+    @Option(names = "--remdm-strategy", paramLabel = "S", description = "remdm: conf (each step, probability by"
+            + " confidence) or loop (a phase that only revises) (default: conf).")
+    String remdmStrategy;
+
+    @Option(names = "--remdm-sigma-max", paramLabel = "S", description = "remdm conf: cap of the re-masking"
+            + " probability's scale, >= 0 (default: " + Revision.RemdmConf.DEFAULT_SIGMA_MAX + ").")
+    Double remdmSigmaMax;
+
+    @Option(names = "--remdm-eta", paramLabel = "E", description = "remdm loop: re-masking probability in the loop, in"
+            + " [0, 1] (default: " + Revision.RemdmLoop.DEFAULT_ETA + ").")
+    Double remdmEta;
+
+    @Option(names = "--remdm-t-on", paramLabel = "T", description = "remdm loop: time the loop starts (default: "
+            + Revision.RemdmLoop.DEFAULT_T_ON + ").")
+    Double remdmTOn;
+
+    @Option(names = "--remdm-t-off", paramLabel = "T", description = "remdm loop: time the loop ends, below"
+            + " --remdm-t-on (default: " + Revision.RemdmLoop.DEFAULT_T_OFF + ").")
+    Double remdmTOff;
+
+    @Option(names = "--remdm-alpha-on", paramLabel = "A", description = "remdm loop: unmasked fraction held during the"
+            + " loop, in (0, 1) (default: " + Revision.RemdmLoop.DEFAULT_ALPHA_ON + ").")
+    Double remdmAlphaOn;
 
     @Option(names = "--remasking", defaultValue = "low-confidence", paramLabel = "R",
             description = "Which positions win a step: low-confidence, random, margin or entropy (default: ${DEFAULT-VALUE}).")
@@ -148,14 +174,52 @@ final class SamplingOptions {
         return CacheMode.parse(cache);
     }
 
-    /** The revision rule; wino drafts by its own threshold, so a schedule given beside it is refused. */
+    /**
+     * The revision rule with its parameters; each parameter goes with its rule only. wino drafts by its own
+     * threshold, so a schedule given beside it is refused.
+     */
     Revision revision() {
-        Revision revision = Revision.parse(revise, winoWide, winoNarrow);
+        Revision revision = Revision.parse(revise);
+        String strategy = remdmStrategy == null ? "conf" : remdmStrategy;
+        Map<String, Object> loopOnly = new LinkedHashMap<>();
+        loopOnly.put("--remdm-eta", remdmEta);
+        loopOnly.put("--remdm-t-on", remdmTOn);
+        loopOnly.put("--remdm-t-off", remdmTOff);
+        loopOnly.put("--remdm-alpha-on", remdmAlphaOn);
+        Map<String, Object> all = new LinkedHashMap<>();
+        all.put("--wino-wide", winoWide);
+        all.put("--wino-narrow", winoNarrow);
+        all.put("--remdm-strategy", remdmStrategy);
+        all.put("--remdm-sigma-max", remdmSigmaMax);
+        all.putAll(loopOnly);
+        for (Map.Entry<String, Object> option : all.entrySet()) {
+            boolean fits = option.getKey().startsWith("--" + revise + "-")
+                    && !(revise.equals("remdm") && strategy.equals("conf") && loopOnly.containsKey(option.getKey()))
+                    && !(revise.equals("remdm") && strategy.equals("loop") && option.getKey().equals("--remdm-sigma-max"));
+            if (option.getValue() != null && !fits) {
+                throw new IllegalArgumentException(option.getKey() + " does not apply to --revise " + revise
+                        + (revise.equals("remdm") ? " with --remdm-strategy " + strategy : ""));
+            }
+        }
+        revision = switch (revision) {
+            case Revision.Wino w -> new Revision.Wino(or(winoWide, w.wide()), or(winoNarrow, w.narrow()));
+            case Revision.RemdmConf c when strategy.equals("loop") -> new Revision.RemdmLoop(
+                    or(remdmEta, Revision.RemdmLoop.DEFAULT_ETA), or(remdmTOn, Revision.RemdmLoop.DEFAULT_T_ON),
+                    or(remdmTOff, Revision.RemdmLoop.DEFAULT_T_OFF), or(remdmAlphaOn, Revision.RemdmLoop.DEFAULT_ALPHA_ON));
+            case Revision.RemdmConf c when strategy.equals("conf") -> new Revision.RemdmConf(or(remdmSigmaMax, c.sigmaMax()));
+            case Revision.RemdmConf c -> throw new IllegalArgumentException("unknown --remdm-strategy '" + strategy
+                    + "' (use conf or loop)");
+            default -> revision;
+        };
         if (revision instanceof Revision.Wino && (!schedule.equals("llada") || scheduleParameterGiven())) {
             throw new IllegalArgumentException("--revise wino drafts by --wino-wide, not by a schedule: --schedule,"
                     + " --steps, --factor and --threshold go without it");
         }
         return revision;
+    }
+
+    private static double or(Double given, double otherwise) {
+        return given != null ? given : otherwise;
     }
 
     SampleSettings settings(long eot) {

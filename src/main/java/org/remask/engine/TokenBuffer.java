@@ -70,6 +70,21 @@ public final class TokenBuffer implements AutoCloseable {
     }
 
     /**
+     * ReMDM's step: committed positions of the block go back to the mask at random (with {@code weighted},
+     * remdm-conf: probability softmax(-confidence) times min(sigma, (1 - alpha_s) / alpha_t); without, remdm-loop:
+     * sigma), the draws at (seed, step); then the masked positions commit as {@link #commit} would commit k, plus
+     * one per position masked again. k may be 0. Returns the net number of tokens added; the details are in
+     * {@code out}.
+     */
+    public int commitRemdm(Samples samples, int blockBegin, int blockEnd, int k, double threshold, boolean weighted,
+            double sigma, long seed, long step, Commits out) {
+        Native.check(remask_commit_remdm(handle.get(), samples.segment(), blockBegin, blockEnd, k, threshold,
+                weighted ? 1 : 0, sigma, seed, step, out.positionsSegment(), out.tokensSegment(),
+                out.remaskedSegment(), out.capacity(), out.countSegment(), out.remaskedCountSegment()));
+        return out.count() - out.remaskedCount();
+    }
+
+    /**
      * WINO's wide-in, narrow-out step, after {@link Model#forwardShadow} and a sample of the block's rows: the
      * masked positions above {@code wide} take x0 (at most min(max(int(masked * 0.7), 5), 20), at least the most
      * confident); after a draft of more than one, committed positions whose shadow probability of their token is

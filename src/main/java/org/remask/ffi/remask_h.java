@@ -1706,4 +1706,78 @@ public class remask_h extends remask_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static class remask_commit_remdm {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_DOUBLE,
+            remask_h.C_INT,
+            remask_h.C_DOUBLE,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_commit_remdm");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_remdm(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int32_t weighted, double sigma, uint64_t seed, uint64_t step, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static FunctionDescriptor remask_commit_remdm$descriptor() {
+        return remask_commit_remdm.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_remdm(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int32_t weighted, double sigma, uint64_t seed, uint64_t step, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static MethodHandle remask_commit_remdm$handle() {
+        return remask_commit_remdm.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_remdm(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int32_t weighted, double sigma, uint64_t seed, uint64_t step, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static MemorySegment remask_commit_remdm$address() {
+        return remask_commit_remdm.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_commit_remdm(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, int32_t weighted, double sigma, uint64_t seed, uint64_t step, int64_t *positions, int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count, int64_t *remasked_count)
+     * }
+     */
+    public static int remask_commit_remdm(MemorySegment tokens, MemorySegment samples, long block_begin, long block_end, long k, double threshold, int weighted, double sigma, long seed, long step, MemorySegment positions, MemorySegment committed, MemorySegment remasked, long capacity, MemorySegment count, MemorySegment remasked_count) {
+        var mh$ = remask_commit_remdm.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_commit_remdm", tokens, samples, block_begin, block_end, k, threshold, weighted, sigma, seed, step, positions, committed, remasked, capacity, count, remasked_count);
+            }
+            return (int)mh$.invokeExact(tokens, samples, block_begin, block_end, k, threshold, weighted, sigma, seed, step, positions, committed, remasked, capacity, count, remasked_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }

@@ -51,9 +51,14 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
             throw new IllegalArgumentException("--schedule threshold compares a probability with the threshold: use"
                     + " --remasking low-confidence or margin, not " + sampling.remasking().cliName());
         }
-        if (revision instanceof Revision.Rcr && sampling.remasking() == Remasking.RANDOM) {
-            throw new IllegalArgumentException("--revise rcr ranks positions by their confidence: use --remasking"
-                    + " low-confidence, margin or entropy, not random");
+        if ((revision instanceof Revision.Rcr || revision instanceof Revision.RemdmConf)
+                && sampling.remasking() == Remasking.RANDOM) {
+            throw new IllegalArgumentException("--revise " + revision.cliName() + " ranks positions by their"
+                    + " confidence: use --remasking low-confidence, margin or entropy, not random");
+        }
+        if (revision instanceof Revision.RemdmLoop && !(schedule instanceof LladaSchedule)) {
+            throw new IllegalArgumentException("--remdm-strategy loop times its phases by llada's steps: use --schedule"
+                    + " llada, not " + schedule.describe().split(" ")[0]);
         }
         if (revision instanceof Revision.Wino) {
             if (sampling.remasking() != Remasking.LOW_CONFIDENCE) {

@@ -61,6 +61,75 @@ public sealed interface Revision {
         }
     }
 
+    /**
+     * ReMDM's conf strategy (kuleshov-group/remdm, diffusion.py, remdm-conf): each step, every committed
+     * position of the block goes back to the mask with probability softmax over the block's committed positions
+     * of minus their confidence (from when they committed), times min(sigmaMax, (1 - alpha_s) / alpha_t) for the
+     * block's unmasked fractions before and after the step; then the schedule's count plus one per position masked
+     * again commit, so a block takes the model calls it takes without revision. The draws are remask's
+     * counter-based noise at (seed, model call, position).
+     */
+    record RemdmConf(double sigmaMax) implements Revision {
+        public static final double DEFAULT_SIGMA_MAX = 1.0;
+
+        public RemdmConf {
+            if (!(sigmaMax >= 0) || Double.isInfinite(sigmaMax)) {
+                throw new IllegalArgumentException("--remdm-sigma-max must be a number >= 0, not " + sigmaMax);
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "remdm --remdm-strategy conf --remdm-sigma-max " + sigmaMax;
+        }
+    }
+
+    /**
+     * ReMDM's loop strategy (remdm-loop): the block's llada steps are a time grid t = 1 - step / S. Until tOn the
+     * unmasked fraction rises linearly to alphaOn; from tOn to tOff it stays there while each committed position
+     * goes back with probability eta and as many masked ones commit (a step may change nothing); after tOff it
+     * rises to 1. So NFE stays the schedule's while part of them only revise.
+     */
+    record RemdmLoop(double eta, double tOn, double tOff, double alphaOn) implements Revision {
+        public static final double DEFAULT_ETA = 0.02;
+        public static final double DEFAULT_T_ON = 0.55;
+        public static final double DEFAULT_T_OFF = 0.05;
+        public static final double DEFAULT_ALPHA_ON = 0.9;
+
+        public RemdmLoop {
+            if (!(eta >= 0 && eta <= 1)) {
+                throw new IllegalArgumentException("--remdm-eta must be in [0, 1], not " + eta);
+            }
+            if (!(tOff >= 0 && tOff < tOn && tOn <= 1)) {
+                throw new IllegalArgumentException("--remdm-t-on and --remdm-t-off need 0 <= t_off < t_on <= 1, not t_on "
+                        + tOn + " and t_off " + tOff);
+            }
+            if (!(alphaOn > 0 && alphaOn < 1)) {
+                throw new IllegalArgumentException("--remdm-alpha-on must be in (0, 1), not " + alphaOn);
+            }
+        }
+
+        /** Tokens step {@code step} of {@code steps} adds to a block of n with {@code remaining} masked (0 or more). */
+        int commits(int step, int remaining, int n, int steps) {
+            double next = 1 - (step + 1.0) / steps;
+            double masked = next >= tOn ? 1 - (1 - next) * alphaOn / (1 - tOn)
+                    : next > tOff ? 1 - alphaOn : next * (1 - alphaOn) / tOff;
+            return Math.max(0, remaining - (int) Math.floor(n * masked + 0.5));
+        }
+
+        /** The re-masking probability at that step: eta while t lies in (tOff, tOn], never at the block's last step. */
+        double sigma(int step, int steps) {
+            double t = 1 - (double) step / steps;
+            return t > tOff && t <= tOn && step < steps - 1 ? eta : 0;
+        }
+
+        @Override
+        public String describe() {
+            return "remdm --remdm-strategy loop --remdm-eta " + eta + " --remdm-t-on " + tOn + " --remdm-t-off " + tOff
+                    + " --remdm-alpha-on " + alphaOn;
+        }
+    }
+
     /** The rule with its parameters, as options ("wino --wino-wide 0.6 --wino-narrow 0.9"). */
     String describe();
 
@@ -70,19 +139,18 @@ public sealed interface Revision {
     }
 
     static List<String> names() {
-        return List.of("none", "rcr", "wino");
+        return List.of("none", "rcr", "wino", "remdm");
     }
 
-    /** The rule NAME; wide and narrow are wino's thresholds (null: the defaults), refused for another rule. */
-    static Revision parse(String name, Double wide, Double narrow) {
-        if (!name.equals("wino") && (wide != null || narrow != null)) {
-            throw new IllegalArgumentException("--wino-wide and --wino-narrow go with --revise wino, not " + name);
-        }
+    /** The rule NAME with its published defaults (remdm: the conf strategy). */
+    static Revision parse(String name) {
         return switch (name) {
             case "none" -> NONE;
             case "rcr" -> RCR;
-            case "wino" -> new Wino(wide != null ? wide : Wino.DEFAULT_WIDE, narrow != null ? narrow : Wino.DEFAULT_NARROW);
-            default -> throw new IllegalArgumentException("unknown revision rule '" + name + "' (use none, rcr or wino)");
+            case "wino" -> new Wino(Wino.DEFAULT_WIDE, Wino.DEFAULT_NARROW);
+            case "remdm" -> new RemdmConf(RemdmConf.DEFAULT_SIGMA_MAX);
+            default -> throw new IllegalArgumentException("unknown revision rule '" + name + "' (use none, rcr, wino or"
+                    + " remdm)");
         };
     }
 }

@@ -124,6 +124,8 @@ public final class Sampler implements AutoCloseable {
         int blocks = request.blockCount();
         Schedule schedule = request.schedule();
         double threshold = schedule.threshold();
+        long seed = request.sampling().seed();
+        int stepsPerBlock = schedule instanceof LladaSchedule llada ? llada.steps() / blocks : 0; // remdm loop's grid
         for (int block = 0; block < blocks; block++) {
             int begin = promptLength + block * blockLength;
             int end = begin + blockLength;
@@ -144,13 +146,20 @@ public final class Sampler implements AutoCloseable {
                             w.commits);
                     added = lastDraft - w.commits.remaskedCount();
                 } else {
-                    int k = schedule.commits(step, remaining, blockLength, blocks);
+                    int k = request.revision() instanceof Revision.RemdmLoop loop
+                            ? loop.commits(step, remaining, blockLength, stepsPerBlock)
+                            : schedule.commits(step, remaining, blockLength, blocks);
                     progress.forwardPositions += forward(w, request.cache(), step == 0, begin, end);
                     w.logits.sample(blockLength, request.sampling(), progress.nfe, w.samples);
-                    added = request.revision() instanceof Revision.Rcr
-                            ? w.tokens.commitRunning(w.samples, begin, end, k, threshold, w.commits)
-                            : w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
-                    if (added < 1) {
+                    added = switch (request.revision()) {
+                        case Revision.Rcr rcr -> w.tokens.commitRunning(w.samples, begin, end, k, threshold, w.commits);
+                        case Revision.RemdmConf conf -> w.tokens.commitRemdm(w.samples, begin, end, k, threshold, true,
+                                conf.sigmaMax(), seed, progress.nfe, w.commits);
+                        case Revision.RemdmLoop loop -> w.tokens.commitRemdm(w.samples, begin, end, k, threshold, false,
+                                loop.sigma(step, stepsPerBlock), seed, progress.nfe, w.commits);
+                        default -> w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
+                    };
+                    if (added < 1 && !(request.revision() instanceof Revision.RemdmLoop)) {
                         throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
                     }
                 }

@@ -71,16 +71,16 @@ class GenerateCommandTest {
 
         CliTest.Run unknown = generate(concat(base, "--revise", "undo"));
         assertEquals(2, unknown.code());
-        assertEquals("remask: unknown revision rule 'undo' (use none, rcr or wino)", unknown.err().strip());
+        assertEquals("remask: unknown revision rule 'undo' (use none, rcr, wino or remdm)", unknown.err().strip());
         CliTest.Run random = generate(concat(args, "--remasking", "random"));
         assertEquals(2, random.code());
         assertEquals("remask: --revise rcr ranks positions by their confidence: use --remasking low-confidence, margin"
                 + " or entropy, not random", random.err().strip());
     }
 
-    /** --revise wino on the command line: the reference's steps, and its bad parameters refused in one line. */
+    /** --revise wino and remdm on the command line: the reference's steps; bad parameters refused in one line. */
     @Test
-    void winoFromTheCommandLine() throws IOException {
+    void winoAndRemdmFromTheCommandLine() throws IOException {
         Map<?, ?> golden = Golden.list("revise.json").stream().map(c -> (Map<?, ?>) c)
                 .filter(c -> c.get("case").equals("wino-1block")).findFirst().orElseThrow();
         String[] base = {"--prompt-ids", ids(golden.get("prompt_ids")), "--gen-length", "16"};
@@ -108,9 +108,31 @@ class GenerateCommandTest {
             assertEquals(2, run.code(), String.join(" ", bad) + ": " + run.err());
             assertEquals(1, run.err().strip().lines().count(), run.err());
         }
+        for (String[] bad : List.of(
+                new String[] {"--revise", "remdm", "--remdm-sigma-max", "-1"},
+                new String[] {"--revise", "remdm", "--remdm-eta", "0.1"},
+                new String[] {"--revise", "remdm", "--remdm-strategy", "loop", "--remdm-sigma-max", "2"},
+                new String[] {"--revise", "remdm", "--remdm-strategy", "loop", "--remdm-t-on", "0.05"},
+                new String[] {"--revise", "remdm", "--remdm-strategy", "loop", "--remdm-eta", "1.5"},
+                new String[] {"--revise", "remdm", "--remdm-strategy", "loop", "--schedule", "threshold"},
+                new String[] {"--revise", "remdm", "--remdm-strategy", "again"},
+                new String[] {"--revise", "remdm", "--remasking", "random"},
+                new String[] {"--revise", "wino", "--remdm-eta", "0.1"})) {
+            CliTest.Run run = generate(concat(base, bad));
+            assertEquals(2, run.code(), String.join(" ", bad) + ": " + run.err());
+            assertEquals(1, run.err().strip().lines().count(), run.err());
+        }
+        assertEquals("remask: --remdm-t-on and --remdm-t-off need 0 <= t_off < t_on <= 1, not t_on 0.01 and t_off 0.05",
+                generate(concat(base, "--revise", "remdm", "--remdm-strategy", "loop", "--remdm-t-on", "0.01")).err().strip());
+        CliTest.Run loop = generate(concat(base, "--revise", "remdm", "--remdm-strategy", "loop", "--remdm-eta", "0.3",
+                "--steps", "16", "--format", "json"));
+        assertEquals(0, loop.code(), loop.err());
+        Map<?, ?> loopGolden = Golden.list("revise.json").stream().map(c -> (Map<?, ?>) c)
+                .filter(c -> c.get("case").equals("remdm-loop-1block")).findFirst().orElseThrow();
+        assertEquals(loopGolden.get("ids"), JSON.std.mapFrom(loop.out()).get("ids"));
         assertEquals("remask: --wino-wide must be in (0, 1], not 0.0",
                 generate(concat(base, "--revise", "wino", "--wino-wide", "0")).err().strip());
-        assertEquals("remask: --wino-wide and --wino-narrow go with --revise wino, not rcr",
+        assertEquals("remask: --wino-wide does not apply to --revise rcr",
                 generate(concat(base, "--revise", "rcr", "--wino-wide", "0.5")).err().strip());
     }
 

@@ -58,7 +58,7 @@ class EvalCommandTest {
     /** The revision rules run under eval as under generate; a sweep, a grid of schedules, refuses wino. */
     @Test
     void revisionRulesRunUnderEval() throws IOException {
-        for (String rule : List.of("rcr", "wino")) {
+        for (String rule : List.of("rcr", "wino", "remdm")) {
             Run run = run("eval", "--model", model(), "--dataset", DatasetTest.resource("mini.jsonl").toString(),
                     "--limit", "1", "--gen-length", "16", "--block-length", "16", "--revise", rule, "--format", "json");
             assertEquals(0, run.code(), rule + ": " + run.err());

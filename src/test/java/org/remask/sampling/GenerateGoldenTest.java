@@ -87,9 +87,13 @@ class GenerateGoldenTest {
 
     private static Revision revision(Map<?, ?> golden) {
         Map<?, ?> params = (Map<?, ?>) golden.get("params");
+        if (golden.get("revise").equals("remdm") && params.get("strategy").equals("loop")) {
+            return new Revision.RemdmLoop(((Number) params.get("eta")).doubleValue(), Revision.RemdmLoop.DEFAULT_T_ON,
+                    Revision.RemdmLoop.DEFAULT_T_OFF, Revision.RemdmLoop.DEFAULT_ALPHA_ON);
+        }
         return golden.get("revise").equals("wino")
                 ? new Revision.Wino(((Number) params.get("wide")).doubleValue(), ((Number) params.get("narrow")).doubleValue())
-                : Revision.parse((String) golden.get("revise"), null, null);
+                : Revision.parse((String) golden.get("revise"));
     }
 
     /** bench/reference/revision_golden.py: the revision rules as the published code runs them, step by step. */
@@ -100,7 +104,8 @@ class GenerateGoldenTest {
         GenerationRequest request = new GenerationRequest(longs(golden.get("prompt_ids")),
                 integer(params, "gen_length"), integer(params, "block_length"),
                 new LladaSchedule(params.containsKey("steps") ? integer(params, "steps") : integer(params, "gen_length")),
-                new SampleSettings(0, 0, Remasking.LOW_CONFIDENCE, false, false, -1, 0), CacheMode.NONE,
+                new SampleSettings(0, 0, Remasking.LOW_CONFIDENCE, false, false, -1,
+                        params.containsKey("seed") ? integer(params, "seed") : 0), CacheMode.NONE,
                 revision(golden));
         List<StepEvent> steps = new ArrayList<>();
         Generation result = sampler.generate(request, steps::add, null);

@@ -39,8 +39,8 @@ import org.remask.sampling.Schedule;
  *   <li>{@link #javaStep}: the Java side of a step with no native call at all;
  *   <li>what the revision rules add: {@link #forwardShadow} (wino's forward, the 32-position shadow block
  *       appended, LM head on 64 rows) against {@link #forward}, and the revising commits,
- *       {@link #commitRunningBlock} (rcr) and {@link #commitWinoBlock} (wino's draft and verify, with the
- *       shadow's probabilities) against {@link #commitBlock}.
+ *       {@link #commitRunningBlock} (rcr), {@link #commitRemdmBlock} (remdm conf) and {@link #commitWinoBlock}
+ *       (wino's draft and verify, with the shadow's probabilities) against {@link #commitBlock}.
  * </ul>
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -242,6 +242,19 @@ public class StepBench {
         int committed = 0;
         for (int i = 0; i < COMMITS_PER_BLOCK; i++) {
             committed += s.tokens.commitRunning(s.samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, s.commits);
+        }
+        return committed;
+    }
+
+    /** {@link #commitBlock} with remdm conf's revising commit (the draws, the softmax weights, re-masks). */
+    @Benchmark
+    @OperationsPerInvocation(COMMITS_PER_BLOCK)
+    public int commitRemdmBlock(Step s) {
+        s.tokens.write(BEGIN, s.masks);
+        int committed = 0;
+        for (int i = 0; i < COMMITS_PER_BLOCK; i++) {
+            committed += s.tokens.commitRemdm(s.samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, true, 1.0, 0,
+                    s.step++, s.commits);
         }
         return committed;
     }

@@ -25,7 +25,7 @@ before it that the rendered page does not show:
   <!-- test: json-fields CMD -->   the fields of CMD's JSON output: equal to the keys of the JSON shown by the
       last quick example of CMD.
   <!-- test: sweep-table DIR -->   a sweep's table (schedule, parameter, NFE per task, pass@1, "passed of
-      tasks"): equal, row for row, to DIR/sweep.csv in the copy after the quick commands ran.
+      tasks"[, revision rule]): equal, row for row, to DIR/sweep.csv in the copy after the quick commands ran.
   <!-- test: cache-table DIR -->   pass@1 by block, schedule and cache (block, "schedule parameter", NFE, then
       one column per cache mode): each equal to DIR/B{block}-{cache}/sweep.csv.
 
@@ -453,13 +453,15 @@ class ReadmeTest:
                           f"the output has {sorted(example)}")
 
     def sweep_results(self, where, directory):
-        """(schedule, parameter) -> (nfe, pass@1, passed, tasks) of DIR/sweep.csv, or None."""
+        """(schedule, parameter, revise) -> (nfe, pass@1, passed, tasks) of DIR/sweep.csv, or None (a row of a
+        CSV from before the revise column is without revision)."""
         path = os.path.join(self.copy, directory, "sweep.csv")
         if not self.checks.check(os.path.isfile(path), where, f"{directory}/sweep.csv is missing"):
             return None
         with open(path, encoding="utf-8") as f:
             rows = [line.strip().split(",") for line in f.readlines()[1:] if line.strip()]
-        return {(r[0], r[1]): (float(r[2]), float(r[3]), int(r[6]), int(r[5])) for r in rows}
+        return {(r[0], r[1], r[7] if len(r) > 7 else "none"): (float(r[2]), float(r[3]), int(r[6]), int(r[5]))
+                for r in rows}
 
     def check_sweep_table(self, part, directory):
         results = self.sweep_results(part.line, directory)
@@ -467,8 +469,9 @@ class ReadmeTest:
             return
         rows = table_rows(part)
         shown = {}
-        for row in rows:
-            shown[(row[0], str(float(row[1])) if row[0] == "threshold" else row[1])] = row[2:5]
+        for row in rows:  # a sixth column, where there is one, is the revision rule
+            key = (row[0], str(float(row[1])) if row[0] == "threshold" else row[1], row[5] if len(row) > 5 else "none")
+            shown[key] = row[2:5]
         recorded = {key: [f"{nfe:.2f}", f"{passes:.3f}", f"{passed} of {tasks}"]
                     for key, (nfe, passes, passed, tasks) in results.items()}
         self.checks.check(shown == recorded, part.line, f"the table differs from {directory}/sweep.csv: "
@@ -479,7 +482,7 @@ class ReadmeTest:
         modes = header[3:]
         for row in table_rows(part):
             schedule, parameter = row[1].split()
-            key = (schedule, str(float(parameter)) if schedule == "threshold" else parameter)
+            key = (schedule, str(float(parameter)) if schedule == "threshold" else parameter, "none")
             for mode, cell in zip(modes, row[3:]):
                 results = self.sweep_results(part.line, f"{directory}/B{row[0]}-{mode}")
                 if results is None:

@@ -31,7 +31,6 @@ import org.remask.sampling.Generation;
 import org.remask.sampling.GenerationCancelledException;
 import org.remask.sampling.GenerationRequest;
 import org.remask.sampling.Revision;
-import org.remask.sampling.Schedule;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -121,6 +120,11 @@ final class EvalCommand implements Callable<Integer> {
             description = "--sweep: confidence thresholds (default: 0.99,0.95,0.9,0.8,0.7,0.5).")
     List<Double> thresholds;
 
+    @Option(names = "--sweep-revisions", split = ",", paramLabel = "R",
+            description = "--sweep: the grid for each of these revision rules; wino's points are the thresholds, as"
+                    + " its wide one (default: none).")
+    List<String> sweepRevisions;
+
     @Spec
     CommandSpec spec;
 
@@ -136,14 +140,15 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--limit must be at least 1, not " + limit);
         }
         if (!sweep && (out != null || restart || sweepSchedules != null || lladaSteps != null
-                || pyramidFactors != null || thresholds != null)) {
+                || pyramidFactors != null || thresholds != null || sweepRevisions != null)) {
             throw new IllegalArgumentException("--out, --restart and the grid options go with --sweep");
         }
         if (sweep && out == null) {
             throw new IllegalArgumentException("--sweep needs --out DIR");
         }
-        if (sweep && sampling.revision() instanceof Revision.Wino) {
-            throw new IllegalArgumentException("--sweep runs a grid of schedules, and --revise wino uses none");
+        if (sweep && !sampling.revise.equals("none")) {
+            throw new IllegalArgumentException("--sweep runs the grid for each of --sweep-revisions: --revise goes"
+                    + " without it");
         }
         if (sweep && sampling.scheduleParameterGiven()) {
             throw new IllegalArgumentException("--sweep runs the grid of --llada-steps, --pyramid-factors and --thresholds:"
@@ -259,14 +264,22 @@ final class EvalCommand implements Callable<Integer> {
         Sweep.headless(); // before any AWT class loads
         int genLength = sampling.genLength;
         int blockLength = sampling.resolvedBlockLength();
+        List<String> revisions = sweepRevisions != null ? sweepRevisions : List.of("none");
+        for (String rule : revisions) {
+            Revision.parse(rule); // an unknown name fails in one line
+        }
+        sampling.checkRuleParameters(revisions);
+        if (sampling.winoWide != null) {
+            throw new IllegalArgumentException("--sweep runs wino at each of --thresholds: --wino-wide goes without it");
+        }
         List<Sweep.Point> grid = Sweep.grid(sweepSchedules != null ? sweepSchedules : Sweep.SCHEDULES,
                 lladaSteps != null ? lladaSteps : Sweep.defaultLladaSteps(genLength, blockLength),
                 pyramidFactors != null ? pyramidFactors : Sweep.DEFAULT_PYRAMID_FACTORS,
-                thresholds != null ? thresholds : Sweep.DEFAULT_THRESHOLDS);
+                thresholds != null ? thresholds : Sweep.DEFAULT_THRESHOLDS, revisions);
         for (Sweep.Point point : grid) { // a bad grid point fails before the model loads
             try {
                 new GenerationRequest(new long[] {0}, genLength, blockLength, point.toSchedule(), sampling.settings(-1),
-                        sampling.cacheMode(), sampling.revision());
+                        sampling.cacheMode(), revision(point));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("sweep point " + point + ": " + e.getMessage(), e);
             }
@@ -282,7 +295,14 @@ final class EvalCommand implements Callable<Integer> {
         settings.put("temperature", sampling.temperature);
         settings.put("remasking", sampling.remasking);
         settings.put("cache", sampling.cacheMode().cliName());
-        settings.put("revise", sampling.revision() == Revision.NONE ? null : sampling.revision().describe()); // null: left out
+        // The rules' parameters, where given (the grid's rules are in its points): null is left out.
+        settings.put("wino_narrow", sampling.winoNarrow);
+        settings.put("remdm_strategy", sampling.remdmStrategy);
+        settings.put("remdm_sigma_max", sampling.remdmSigmaMax);
+        settings.put("remdm_eta", sampling.remdmEta);
+        settings.put("remdm_t_on", sampling.remdmTOn);
+        settings.put("remdm_t_off", sampling.remdmTOff);
+        settings.put("remdm_alpha_on", sampling.remdmAlphaOn);
         settings.put("dtype", options.precision().dtype().nativeName());
         settings.put("seed", sampling.seed);
         settings.put("cfg_scale", sampling.cfgScale);
@@ -302,11 +322,11 @@ final class EvalCommand implements Callable<Integer> {
         Sandbox sandbox = sandbox(err);
         List<Sweep.Result> results;
         if (grid.stream().allMatch(run::done)) {
-            results = run.run(grid, tasks, schedule -> null, sandbox, null, quiet ? null : err);
+            results = run.run(grid, tasks, point -> null, sandbox, null, quiet ? null : err);
         } else {
             try (Session session = new Session(options)) {
                 PrintWriter progress = progress(err);
-                results = run.run(grid, tasks, schedule -> (task, sample) -> complete(session, task, schedule), sandbox,
+                results = run.run(grid, tasks, point -> (task, sample) -> complete(session, task, point), sandbox,
                         progress, quiet ? null : err);
             }
         }
@@ -352,10 +372,19 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    /** {@link #complete(Session, Task, int)}'s first sample with another schedule, the other options unchanged. */
-    private Completer.Completion complete(Session session, Task task, Schedule schedule) {
+    /** {@link #complete(Session, Task, int)}'s first sample at a sweep point, the other options unchanged. */
+    private Completer.Completion complete(Session session, Task task, Sweep.Point point) {
         long[] ids = session.tokenizer().encode(task.prompt());
-        return generate(session, session.request(ids, sampling).withSchedule(schedule));
+        return generate(session, session.request(ids, sampling).withSchedule(point.toSchedule())
+                .withRevision(revision(point)));
+    }
+
+    /** The point's revision rule with the parameters given; wino's wide threshold is the point's threshold. */
+    private Revision revision(Sweep.Point point) {
+        return switch (sampling.revision(point.revise())) {
+            case Revision.Wino wino -> new Revision.Wino(Double.parseDouble(point.parameter()), wino.narrow());
+            case Revision other -> other;
+        };
     }
 
     /**

@@ -3,6 +3,7 @@ package org.remask.cli;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
@@ -179,7 +180,17 @@ final class SamplingOptions {
      * threshold, so a schedule given beside it is refused.
      */
     Revision revision() {
-        Revision revision = Revision.parse(revise);
+        checkRuleParameters(List.of(revise));
+        Revision revision = revision(revise);
+        if (revision instanceof Revision.Wino && (!schedule.equals("llada") || scheduleParameterGiven())) {
+            throw new IllegalArgumentException("--revise wino drafts by --wino-wide, not by a schedule: --schedule,"
+                    + " --steps, --factor and --threshold go without it");
+        }
+        return revision;
+    }
+
+    /** Refuses a rule's parameter given when none of these rules takes it. */
+    void checkRuleParameters(List<String> rules) {
         String strategy = remdmStrategy == null ? "conf" : remdmStrategy;
         Map<String, Object> loopOnly = new LinkedHashMap<>();
         loopOnly.put("--remdm-eta", remdmEta);
@@ -193,15 +204,22 @@ final class SamplingOptions {
         all.put("--remdm-sigma-max", remdmSigmaMax);
         all.putAll(loopOnly);
         for (Map.Entry<String, Object> option : all.entrySet()) {
-            boolean fits = option.getKey().startsWith("--" + revise + "-")
-                    && !(revise.equals("remdm") && strategy.equals("conf") && loopOnly.containsKey(option.getKey()))
-                    && !(revise.equals("remdm") && strategy.equals("loop") && option.getKey().equals("--remdm-sigma-max"));
+            String rule = option.getKey().substring(2, option.getKey().indexOf('-', 2));
+            boolean fits = rules.contains(rule)
+                    && !(rule.equals("remdm") && strategy.equals("conf") && loopOnly.containsKey(option.getKey()))
+                    && !(rule.equals("remdm") && strategy.equals("loop") && option.getKey().equals("--remdm-sigma-max"));
             if (option.getValue() != null && !fits) {
-                throw new IllegalArgumentException(option.getKey() + " does not apply to --revise " + revise
-                        + (revise.equals("remdm") ? " with --remdm-strategy " + strategy : ""));
+                throw new IllegalArgumentException(option.getKey() + " does not apply to --revise "
+                        + String.join(", ", rules) + (rules.contains("remdm") ? " with --remdm-strategy " + strategy : ""));
             }
         }
-        revision = switch (revision) {
+    }
+
+    /** The rule NAME with the parameters given for it (and its defaults for the others). */
+    Revision revision(String name) {
+        String strategy = remdmStrategy == null ? "conf" : remdmStrategy;
+        Revision revision = Revision.parse(name);
+        return switch (revision) {
             case Revision.Wino w -> new Revision.Wino(or(winoWide, w.wide()), or(winoNarrow, w.narrow()));
             case Revision.RemdmConf c when strategy.equals("loop") -> new Revision.RemdmLoop(
                     or(remdmEta, Revision.RemdmLoop.DEFAULT_ETA), or(remdmTOn, Revision.RemdmLoop.DEFAULT_T_ON),
@@ -211,11 +229,6 @@ final class SamplingOptions {
                     + "' (use conf or loop)");
             default -> revision;
         };
-        if (revision instanceof Revision.Wino && (!schedule.equals("llada") || scheduleParameterGiven())) {
-            throw new IllegalArgumentException("--revise wino drafts by --wino-wide, not by a schedule: --schedule,"
-                    + " --steps, --factor and --threshold go without it");
-        }
-        return revision;
     }
 
     private static double or(Double given, double otherwise) {

@@ -20,21 +20,24 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
+import org.remask.sampling.Revision;
 import org.remask.sampling.Schedule;
 import org.remask.sampling.ScheduleKind;
 
 /**
- * The same tasks over a grid of schedules and NFE budgets. Each grid point runs every task through an
- * {@link Evaluator}; its row (schedule, parameter, NFE per task, pass@1, seconds, tasks, passed) is appended
- * to {@code DIR/sweep.csv} and flushed as soon as the point completes, and {@code DIR/sweep.png} (pass@1
- * against NFE, one line per schedule) is redrawn. A sweep that is started again skips the points already in
+ * The same tasks over a grid of schedules, NFE budgets and revision rules. Each grid point runs every task
+ * through an {@link Evaluator}; its row (schedule, parameter, NFE per task, pass@1, seconds, tasks, passed,
+ * revision rule) is appended to {@code DIR/sweep.csv} and flushed as soon as the point completes, and
+ * {@code DIR/sweep.png} (pass@1 against NFE, one line per schedule and rule) is redrawn. A sweep that is started again skips the points already in
  * the CSV, provided its fixed settings ({@code DIR/sweep.json}) are the same.
  */
 public final class Sweep {
     public static final String CSV = "sweep.csv";
     public static final String JSON_FILE = "sweep.json";
     public static final String PNG = "sweep.png";
-    public static final String HEADER = "schedule,parameter,nfe,pass_at_1,seconds,tasks,passed";
+    public static final String HEADER = "schedule,parameter,nfe,pass_at_1,seconds,tasks,passed,revise";
+    /** The header before the revise column: its rows are all without revision. */
+    private static final String HEADER_WITHOUT_REVISE = "schedule,parameter,nfe,pass_at_1,seconds,tasks,passed";
     public static final List<String> SCHEDULES = ScheduleKind.names();
     public static final List<Integer> DEFAULT_PYRAMID_FACTORS = List.of(1, 2, 3, 4, 6, 8);
     public static final List<Double> DEFAULT_THRESHOLDS = List.of(0.99, 0.95, 0.9, 0.8, 0.7, 0.5);
@@ -50,12 +53,30 @@ public final class Sweep {
         }
     }
 
-    /** One grid point: a schedule name and its parameter in canonical text (steps, factor or threshold). */
-    public record Point(String schedule, String parameter) {
+    /**
+     * One grid point: a schedule name, its parameter in canonical text (steps, factor or threshold) and a revision
+     * rule's name. wino, which drafts by its own threshold, runs at threshold points, the threshold its wide one.
+     */
+    public record Point(String schedule, String parameter, String revise) {
         public Point {
             Objects.requireNonNull(schedule, "schedule");
             Objects.requireNonNull(parameter, "parameter");
+            Objects.requireNonNull(revise, "revise");
             parameter = ScheduleKind.parse(schedule).canonical(parameter);
+            if (!Revision.names().contains(revise)) {
+                throw new IllegalArgumentException("unknown revision rule '" + revise + "'");
+            }
+            if (revise.equals("wino") && !schedule.equals(ScheduleKind.THRESHOLD.cliName())) {
+                throw new IllegalArgumentException("wino runs at threshold points, not " + schedule);
+            }
+        }
+
+        public Point(String schedule, String parameter) {
+            this(schedule, parameter, "none");
+        }
+
+        public Point withRevise(String rule) {
+            return new Point(schedule, parameter, rule);
         }
 
         public static Point llada(int steps) {
@@ -79,26 +100,32 @@ public final class Sweep {
             return Double.parseDouble(parameter);
         }
 
+        /** The curve the point belongs to: the schedule, and the rule unless none (wino's own, its wide threshold). */
+        public String curve() {
+            return revise.equals("wino") ? "wino" : revise.equals("none") ? schedule : schedule + " + " + revise;
+        }
+
         @Override
         public String toString() {
-            return schedule + " " + parameter;
+            return schedule + " " + parameter + (revise.equals("none") ? "" : " --revise " + revise);
         }
     }
 
     /** One completed grid point, a row of the CSV. NFE is the average per task. */
     public record Result(Point point, double nfe, double passAt1, double seconds, int tasks, int passed) {
         String csv() {
-            return String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.3f,%d,%d", point.schedule(), point.parameter(), nfe,
-                    passAt1, seconds, tasks, passed);
+            return String.format(Locale.ROOT, "%s,%s,%.4f,%.6f,%.3f,%d,%d,%s", point.schedule(), point.parameter(), nfe,
+                    passAt1, seconds, tasks, passed, point.revise());
         }
 
+        /** A row of the CSV; one of 7 fields (written before the revise column) is without revision. */
         static Result parse(String line) {
             String[] f = line.split(",", -1);
-            if (f.length != 7) {
-                throw new IllegalArgumentException("expected 7 fields");
+            if (f.length != 7 && f.length != 8) {
+                throw new IllegalArgumentException("expected 8 fields");
             }
-            return new Result(new Point(f[0], f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
-                    Double.parseDouble(f[4]), Integer.parseInt(f[5]), Integer.parseInt(f[6]));
+            return new Result(new Point(f[0], f[1], f.length == 8 ? f[7] : "none"), Double.parseDouble(f[2]),
+                    Double.parseDouble(f[3]), Double.parseDouble(f[4]), Integer.parseInt(f[5]), Integer.parseInt(f[6]));
         }
 
         public Map<String, Object> json() {
@@ -110,6 +137,7 @@ public final class Sweep {
             m.put("seconds", seconds);
             m.put("tasks", tasks);
             m.put("passed", passed);
+            m.put("revise", point.revise());
             return m;
         }
     }
@@ -136,12 +164,24 @@ public final class Sweep {
     /** The grid in run order: the chosen schedules, each with its parameters as listed (duplicates dropped). */
     public static List<Point> grid(List<String> schedules, List<Integer> lladaSteps, List<Integer> pyramidFactors,
             List<Double> thresholds) {
+        return grid(schedules, lladaSteps, pyramidFactors, thresholds, List.of("none"));
+    }
+
+    /** The grid for each revision rule in turn; wino's points are the thresholds (its wide one), whatever schedules. */
+    public static List<Point> grid(List<String> schedules, List<Integer> lladaSteps, List<Integer> pyramidFactors,
+            List<Double> thresholds, List<String> revisions) {
         Set<Point> points = new LinkedHashSet<>();
-        for (String schedule : schedules) {
-            switch (ScheduleKind.parse(schedule)) {
-                case LLADA -> lladaSteps.forEach(s -> points.add(Point.llada(s)));
-                case PYRAMID -> pyramidFactors.forEach(f -> points.add(Point.pyramid(f)));
-                case THRESHOLD -> thresholds.forEach(t -> points.add(Point.threshold(t)));
+        for (String revise : revisions) {
+            if (revise.equals("wino")) {
+                thresholds.forEach(t -> points.add(Point.threshold(t).withRevise(revise)));
+                continue;
+            }
+            for (String schedule : schedules) {
+                switch (ScheduleKind.parse(schedule)) {
+                    case LLADA -> lladaSteps.forEach(s -> points.add(Point.llada(s).withRevise(revise)));
+                    case PYRAMID -> pyramidFactors.forEach(f -> points.add(Point.pyramid(f).withRevise(revise)));
+                    case THRESHOLD -> thresholds.forEach(t -> points.add(Point.threshold(t).withRevise(revise)));
+                }
             }
         }
         if (points.isEmpty()) {
@@ -221,7 +261,7 @@ public final class Sweep {
         if (lines.isEmpty()) {
             return;
         }
-        if (!lines.getFirst().strip().equals(HEADER)) {
+        if (!lines.getFirst().strip().equals(HEADER) && !lines.getFirst().strip().equals(HEADER_WITHOUT_REVISE)) {
             throw new IllegalArgumentException(csv + " does not start with the header " + HEADER
                     + ": use --restart to discard it, or another --out");
         }
@@ -256,10 +296,10 @@ public final class Sweep {
 
     /**
      * Runs every grid point not yet done: the tasks, with the completer that {@code completers} makes for the
-     * point's schedule. {@code taskProgress} gets the evaluator's per-task line (null for none), {@code log}
+     * point. {@code taskProgress} gets the evaluator's per-task line (null for none), {@code log}
      * a line per point (null for none). Returns all completed points, the earlier ones included.
      */
-    public List<Result> run(List<Point> grid, List<Task> tasks, Function<Schedule, Completer> completers,
+    public List<Result> run(List<Point> grid, List<Task> tasks, Function<Point, Completer> completers,
             Sandbox sandbox, PrintWriter taskProgress, PrintWriter log) {
         List<Point> todo = grid.stream().filter(p -> !done(p)).toList();
         if (log != null && todo.size() < grid.size()) {
@@ -278,7 +318,7 @@ public final class Sweep {
                 log.printf(Locale.ROOT, "sweep: [%d/%d] %s ...%n", index, todo.size(), point);
                 log.flush();
             }
-            Evaluator evaluator = new Evaluator(completers.apply(point.toSchedule()), sandbox, taskProgress);
+            Evaluator evaluator = new Evaluator(completers.apply(point), sandbox, taskProgress);
             Evaluator.Report report = evaluator.evaluate(tasks);
             double nfe = report.tasks() == 0 ? 0 : (double) report.nfe() / report.tasks();
             Result result = new Result(point, nfe, report.passAt1(), report.seconds(), report.tasks(),
@@ -327,23 +367,27 @@ public final class Sweep {
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    /** Results by schedule (llada, pyramid, threshold), then by NFE. */
+    /** Results by revision rule (none, rcr, wino, remdm), by schedule (llada, pyramid, threshold), then by NFE. */
     public static List<Result> sorted(List<Result> results) {
         return results.stream()
-                .sorted(Comparator.comparingInt((Result r) -> SCHEDULES.indexOf(r.point().schedule()))
+                .sorted(Comparator.comparingInt((Result r) -> Revision.names().indexOf(r.point().revise()))
+                        .thenComparingInt(r -> SCHEDULES.indexOf(r.point().schedule()))
                         .thenComparingDouble(Result::nfe)
                         .thenComparingDouble(r -> r.point().value()))
                 .toList();
     }
 
-    /** The summary table: one row per point, by schedule and NFE. */
+    /** The summary table: one row per point, by rule, schedule and NFE (the rule's column only where one revises). */
     public static void printTable(List<Result> results, PrintWriter out) {
-        String row = "%-9s  %9s  %9s  %7s  %6s  %5s  %9s%n";
-        out.printf(Locale.ROOT, row, "schedule", "parameter", "nfe", "pass@1", "passed", "tasks", "seconds");
+        boolean revising = results.stream().anyMatch(r -> !r.point().revise().equals("none"));
+        String row = "%-9s  %9s  %9s  %7s  %6s  %5s  %9s" + (revising ? "  %s" : "%s") + "%n";
+        out.printf(Locale.ROOT, row, "schedule", "parameter", "nfe", "pass@1", "passed", "tasks", "seconds",
+                revising ? "revise" : "");
         for (Result r : sorted(results)) {
             out.printf(Locale.ROOT, row, r.point().schedule(), r.point().parameter(),
                     String.format(Locale.ROOT, "%.1f", r.nfe()), String.format(Locale.ROOT, "%.4f", r.passAt1()),
-                    r.passed(), r.tasks(), String.format(Locale.ROOT, "%.1f", r.seconds()));
+                    r.passed(), r.tasks(), String.format(Locale.ROOT, "%.1f", r.seconds()),
+                    revising ? r.point().revise() : "");
         }
         out.flush();
     }

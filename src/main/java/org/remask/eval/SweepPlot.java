@@ -39,7 +39,7 @@ final class SweepPlot {
         styler.setPlotGridLinesVisible(true);
         Map<String, List<Sweep.Result>> bySchedule = new LinkedHashMap<>();
         for (Sweep.Result r : results) {
-            bySchedule.computeIfAbsent(r.point().schedule(), k -> new java.util.ArrayList<>()).add(r);
+            bySchedule.computeIfAbsent(r.point().curve(), k -> new java.util.ArrayList<>()).add(r);
         }
         if (bySchedule.isEmpty()) {
             // XChart draws nothing without a series: an empty placeholder keeps the axes.
@@ -49,7 +49,9 @@ final class SweepPlot {
         for (Map.Entry<String, List<Sweep.Result>> e : bySchedule.entrySet()) {
             double[] x = e.getValue().stream().mapToDouble(Sweep.Result::nfe).toArray();
             double[] y = e.getValue().stream().mapToDouble(Sweep.Result::passAt1).toArray();
-            String label = e.getKey() + " (--" + ScheduleKind.parse(e.getKey()).parameter() + ")";
+            Sweep.Point first = e.getValue().getFirst().point();
+            String label = e.getKey() + (first.revise().equals("wino") ? " (--wino-wide)"
+                    : " (--" + ScheduleKind.parse(first.schedule()).parameter() + ")");
             XYSeries series = chart.addSeries(label, x, y);
             series.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
             series.setMarker(SeriesMarkers.CIRCLE);

@@ -55,7 +55,7 @@ class EvalCommandTest {
         assertEquals(16, ((Number) first.get("nfe")).intValue());
     }
 
-    /** The revision rules run under eval as under generate; a sweep, a grid of schedules, refuses wino. */
+    /** The revision rules run under eval as under generate; a sweep takes its rules from --sweep-revisions. */
     @Test
     void revisionRulesRunUnderEval() throws IOException {
         for (String rule : List.of("rcr", "wino", "remdm")) {
@@ -67,7 +67,8 @@ class EvalCommandTest {
         Run sweep = run("eval", "--model", model(), "--dataset", DatasetTest.resource("mini.jsonl").toString(),
                 "--sweep", "--out", "target/never", "--revise", "wino");
         assertEquals(2, sweep.code());
-        assertEquals("remask: --sweep runs a grid of schedules, and --revise wino uses none", sweep.err().strip());
+        assertEquals("remask: --sweep runs the grid for each of --sweep-revisions: --revise goes without it",
+                sweep.err().strip());
     }
 
     @Test

@@ -62,6 +62,31 @@ class SweepCommandTest {
         assertEquals(3, Files.readAllLines(out.resolve("sweep.csv")).size());
     }
 
+    /** --sweep-revisions: each rule's grid, wino at the thresholds; --revise and --wino-wide are refused beside it. */
+    @Test
+    void sweepsRevisionRules(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("sweep");
+        EvalCommandTest.Run run = sweep(out, "--sweep-schedules", "llada", "--sweep-revisions", "none,rcr,remdm,wino",
+                "--format", "json");
+        assertEquals(0, run.code(), run.err());
+        List<Object> points = JSON.std.listFrom(run.out());
+        assertEquals(List.of("none", "none", "rcr", "rcr", "wino", "remdm", "remdm"),
+                points.stream().map(p -> ((Map<?, ?>) p).get("revise")).toList());
+        assertEquals("threshold", ((Map<?, ?>) points.get(4)).get("schedule"));
+        assertTrue(Files.readAllLines(out.resolve("sweep.csv")).get(1).endsWith(",none"));
+
+        EvalCommandTest.Run revise = sweep(dir.resolve("other"), "--revise", "rcr");
+        assertEquals(2, revise.code());
+        assertEquals("remask: --sweep runs the grid for each of --sweep-revisions: --revise goes without it",
+                revise.err().strip());
+        EvalCommandTest.Run wide = sweep(dir.resolve("other"), "--sweep-revisions", "wino", "--wino-wide", "0.5");
+        assertEquals(2, wide.code());
+        assertEquals("remask: --sweep runs wino at each of --thresholds: --wino-wide goes without it", wide.err().strip());
+        EvalCommandTest.Run unknown = sweep(dir.resolve("other"), "--sweep-revisions", "undo");
+        assertEquals(2, unknown.code());
+        assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
+    }
+
     /** The dataset is recorded by its content, not only its path: an edited one is not resumed over. */
     @Test
     void refusesToResumeOverAnEditedDataset(@TempDir Path dir) throws IOException {

@@ -114,7 +114,7 @@ class SweepTest {
         AtomicInteger calls = new AtomicInteger();
         StringWriter log = new StringWriter();
         Sweep sweep = new Sweep(dir, settings(0), "pass@1 against NFE: fake on mini.jsonl", false);
-        List<Sweep.Result> results = sweep.run(grid, tasks(), s -> fake(s, calls), SANDBOX, null,
+        List<Sweep.Result> results = sweep.run(grid, tasks(), p -> fake(p.toSchedule(), calls), SANDBOX, null,
                 new PrintWriter(log));
         assertEquals(9 * 4, calls.get());
         assertEquals(9, results.size());
@@ -122,7 +122,7 @@ class SweepTest {
 
         List<String> lines = rows(dir);
         assertEquals(Sweep.HEADER, lines.getFirst());
-        assertEquals("schedule,parameter,nfe,pass_at_1,seconds,tasks,passed", lines.getFirst());
+        assertEquals("schedule,parameter,nfe,pass_at_1,seconds,tasks,passed,revise", lines.getFirst());
         assertEquals(10, lines.size());
         String[][] expected = {
             {"llada", "64", "64", "1"}, {"llada", "32", "32", "0.5"}, {"llada", "16", "16", "0.25"},
@@ -131,7 +131,8 @@ class SweepTest {
         };
         for (int i = 0; i < expected.length; i++) {
             String[] f = lines.get(i + 1).split(",");
-            assertEquals(7, f.length, lines.get(i + 1));
+            assertEquals(8, f.length, lines.get(i + 1));
+            assertEquals("none", f[7], lines.get(i + 1));
             assertEquals(expected[i][0], f[0]);
             assertEquals(expected[i][1], f[1]);
             assertEquals(Double.parseDouble(expected[i][2]), Double.parseDouble(f[2]), 1e-9, lines.get(i + 1));
@@ -157,7 +158,7 @@ class SweepTest {
         assertTrue(text.lines().anyMatch(l -> l.matches("llada\\s+64\\s+64\\.0\\s+1\\.0000\\s+4\\s+4\\s+.*")), text);
         List<Map<String, Object>> json = Sweep.json(results);
         assertEquals(9, json.size());
-        assertEquals(List.of("schedule", "parameter", "nfe", "pass_at_1", "seconds", "tasks", "passed"),
+        assertEquals(List.of("schedule", "parameter", "nfe", "pass_at_1", "seconds", "tasks", "passed", "revise"),
                 List.copyOf(json.getFirst().keySet()));
         // By schedule, then NFE: llada 8 comes first.
         assertEquals("8", json.getFirst().get("parameter"));
@@ -169,11 +170,11 @@ class SweepTest {
         List<Sweep.Point> grid = Sweep.grid(Sweep.SCHEDULES, List.of(64, 32), List.of(1, 2), List.of(0.5));
         AtomicInteger calls = new AtomicInteger();
         AtomicInteger points = new AtomicInteger();
-        Function<Schedule, Completer> interrupted = s -> {
+        Function<Sweep.Point, Completer> interrupted = p -> {
             if (points.incrementAndGet() == 3) {
                 throw new IllegalStateException("interrupted");
             }
-            return fake(s, calls);
+            return fake(p.toSchedule(), calls);
         };
         Sweep first = new Sweep(dir, settings(0), "t", false);
         assertThrows(IllegalStateException.class, () -> first.run(grid, tasks, interrupted, SANDBOX, null, null));
@@ -187,7 +188,8 @@ class SweepTest {
         StringWriter log = new StringWriter();
         Sweep second = new Sweep(dir, settings(0), "t", false);
         assertEquals(2, second.results().size());
-        List<Sweep.Result> results = second.run(grid, tasks, s -> fake(s, calls), SANDBOX, null, new PrintWriter(log));
+        List<Sweep.Result> results = second.run(grid, tasks, p -> fake(p.toSchedule(), calls), SANDBOX, null,
+                new PrintWriter(log));
         assertEquals(3 * 2, calls.get(), "only the three missing points run");
         assertEquals(5, results.size());
         assertTrue(log.toString().contains("2 of 5 grid points already in"), log.toString());
@@ -195,10 +197,10 @@ class SweepTest {
         assertEquals(6, lines.size(), lines.toString());
         assertEquals(List.of("llada,64", "llada,32", "pyramid,1", "pyramid,2", "threshold,0.5"),
                 lines.subList(1, 6).stream().map(l -> l.substring(0, l.indexOf(',', l.indexOf(',') + 1))).toList());
-        assertTrue(lines.stream().allMatch(l -> l.split(",").length == 7), lines.toString());
+        assertTrue(lines.stream().allMatch(l -> l.split(",").length == 8), lines.toString());
 
         calls.set(0);
-        new Sweep(dir, settings(0), "t", false).run(grid, tasks, s -> fake(s, calls), SANDBOX, null, null);
+        new Sweep(dir, settings(0), "t", false).run(grid, tasks, p -> fake(p.toSchedule(), calls), SANDBOX, null, null);
         assertEquals(0, calls.get(), "a finished sweep runs nothing");
         assertEquals(6, rows(dir).size());
 
@@ -214,7 +216,7 @@ class SweepTest {
         assertEquals(List.of(Sweep.HEADER), rows(dir));
         assertFalse(Files.exists(dir.resolve(Sweep.PNG)));
         calls.set(0);
-        restarted.run(grid.subList(0, 1), tasks, s -> fake(s, calls), SANDBOX, null, null);
+        restarted.run(grid.subList(0, 1), tasks, p -> fake(p.toSchedule(), calls), SANDBOX, null, null);
         assertEquals(2, calls.get());
         assertTrue(Files.readString(dir.resolve(Sweep.JSON_FILE)).contains("1"));
     }
@@ -225,5 +227,36 @@ class SweepTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new Sweep(dir, settings(0), "t", false));
         assertTrue(e.getMessage().contains("--restart"), e.getMessage());
+    }
+
+    /** A grid per revision rule (wino at the thresholds), the rule in the CSV, and a CSV from before the column. */
+    @Test
+    void revisionRulesInTheGridAndTheCsv(@TempDir Path dir) throws IOException {
+        List<Sweep.Point> grid = Sweep.grid(List.of("llada", "threshold"), List.of(8), List.of(), List.of(0.9),
+                List.of("none", "rcr", "wino"));
+        assertEquals(List.of(new Sweep.Point("llada", "8"), new Sweep.Point("threshold", "0.9"),
+                new Sweep.Point("llada", "8", "rcr"), new Sweep.Point("threshold", "0.9", "rcr"),
+                new Sweep.Point("threshold", "0.9", "wino")), grid);
+        assertEquals("wino", grid.get(4).curve());
+        assertEquals("llada + rcr", grid.get(2).curve());
+        assertThrows(IllegalArgumentException.class, () -> new Sweep.Point("llada", "8", "wino"));
+        assertThrows(IllegalArgumentException.class, () -> new Sweep.Point("llada", "8", "undo"));
+
+        Sweep sweep = new Sweep(dir, settings(0), "t", false);
+        AtomicInteger calls = new AtomicInteger();
+        sweep.run(grid, tasks().subList(0, 1), p -> fake(p.toSchedule(), calls), SANDBOX, null, null);
+        List<String> lines = Files.readAllLines(dir.resolve(Sweep.CSV));
+        assertEquals(Sweep.HEADER, lines.get(0));
+        assertTrue(lines.get(5).startsWith("threshold,0.9,") && lines.get(5).endsWith(",wino"), lines.get(5));
+
+        // A CSV written before the revise column: its rows are without revision, and it resumes.
+        Path old = dir.resolve("old");
+        Files.createDirectories(old);
+        Files.writeString(old.resolve(Sweep.CSV), "schedule,parameter,nfe,pass_at_1,seconds,tasks,passed\n"
+                + "llada,8,8.0000,1.000000,0.100,1,1\n");
+        Files.copy(dir.resolve(Sweep.JSON_FILE), old.resolve(Sweep.JSON_FILE));
+        Sweep resumed = new Sweep(old, settings(0), "t", false);
+        assertTrue(resumed.done(new Sweep.Point("llada", "8")));
+        assertEquals("llada,8,8.0000,1.000000,0.100,1,1,none", Files.readAllLines(old.resolve(Sweep.CSV)).get(1));
     }
 }

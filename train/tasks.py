@@ -6,7 +6,7 @@ canonical solution, and a check() whose asserts were computed by running it. Ins
 constants, the function and argument names and the wording. Each family also has equivalent bodies (a
 builtin, a comprehension, a loop); with --variants the canonical solution is drawn among them.
 
-MiniEval v1 (datasets/minieval.jsonl, which the shipped models were trained around) excludes from
+MiniEval v1 (datasets/minieval.jsonl, which the first shipped models were trained around) excludes from
 training only its exact instances, keyed in most families on (constants, function name, argument
 name): 102 of its 164 canonical solutions appear verbatim in the training splits under other names.
 
@@ -18,14 +18,16 @@ behaviour from training) and draws its tasks from them; a training split drawn w
 skips every instance that shares any solution text, under any of its bodies, with any v2 task. Each v2
 task's tests are mutation-adequate: every one-token mutant of its canonical solution (an integer or a
 letter +-1, a comparison or arithmetic operator swapped for a neighbour) that differs from it on any of
-1000 random inputs fails them (tests are added until it does).
+1000 random inputs fails them (tests are added until it does). The shipped models are trained on the
+splits below, drawn with --exclude v2 (scripts/train-mini).
 
     python3 train/tasks.py minieval --count 164 --seed 2026 > datasets/minieval.jsonl
     python3 train/tasks.py train --count 200000 --seed 1 --exclude datasets/minieval.jsonl > train.jsonl
     python3 train/tasks.py train --count 60000 --seed 2 --variants --exclude datasets/minieval.jsonl > variants.jsonl
     python3 train/tasks.py v1-strict > minieval-v1-strict.jsonl     # v1's tasks whose solution never trains
     python3 train/tasks.py minieval-v2 --count 164 --seed 2027 > datasets/minieval-v2.jsonl
-    python3 train/tasks.py train --count 200000 --seed 1 --wide --exclude datasets/minieval-v2.jsonl > train-v2.jsonl
+    python3 train/tasks.py train --count 200000 --seed 1 --exclude datasets/minieval-v2.jsonl > train-v2.jsonl
+    python3 train/tasks.py train --count 60000 --seed 2 --variants --exclude datasets/minieval-v2.jsonl > variants-v2.jsonl
 """
 import argparse
 import ast
@@ -43,8 +45,8 @@ def rand_list(rng, lo=-9, hi=20, n=None):
     return [rng.randint(lo, hi) for _ in range(n if n is not None else rng.randint(0, 7))]
 
 
-def rand_word(rng, alphabet=None, lo=0, hi=8):
-    return "".join(rng.choice(alphabet or LETTERS) for _ in range(rng.randint(lo, hi)))
+def rand_word(rng, alphabet="abcdefghij", lo=0, hi=8):
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(lo, hi)))
 
 
 def rand_sentence(rng):
@@ -69,36 +71,6 @@ def family(fn):
 NUM = ["x", "n", "value", "num", "a"]
 LST = ["nums", "values", "lst", "items", "numbers", "xs"]
 STR = ["s", "text", "word", "string", "line"]
-LETTERS = "abcdefghij"
-SEPARATORS = ["-", "_", ", ", "+", "/", ":", " ", ""]
-LABELS = ["big", "small", "high", "low", "yes", "no", "hot", "cold"]
-WIDE = False  # set by widen()
-
-
-def widen():
-    """Training's draws with --wide: integer constants from wider ranges, letters from the whole alphabet,
-    argument names from a larger pool. MiniEval v2's constants are ones training never pairs with their
-    family; with a family's few constants a small model recalls the nearest trained one instead of copying
-    the prompt's, and these draws make copying the only way to fit the data."""
-    global WIDE, LETTERS, SEPARATORS, LABELS, NUM, LST, STR
-    WIDE = True
-    LETTERS = string.ascii_lowercase
-    SEPARATORS = SEPARATORS + [";", "|", ".", "*", "#", "=", "~", "&", " - ", "::", " | ", "; ", " + ", "__"]
-    LABELS = LABELS + ["up", "down", "on", "off", "pass", "fail", "warm", "tall", "short", "ok", "late", "early"]
-    NUM = NUM + ["y", "z", "m", "t", "k", "val", "number", "amount", "size", "score", "age", "arg", "inp"]
-    LST = LST + ["arr", "data", "seq", "vals", "elems", "entries", "array", "ints", "scores", "ys", "samples", "buf"]
-    STR = STR + ["msg", "name", "chars", "sentence", "phrase", "src", "txt", "label", "token", "content"]
-
-
-def const(rng, lo, hi, wide_hi):
-    """A family's integer constant: lo..hi, or lo..wide_hi with --wide."""
-    return rng.randint(lo, wide_hi if WIDE else hi)
-
-
-def letter(rng):
-    return rng.choice(LETTERS)
-
-
 NUMS_NAMES = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 
 
@@ -108,7 +80,7 @@ def ints(rng, lo=-50, hi=50):
 
 @family
 def add_const(rng):
-    k = const(rng, 1, 30, 199)
+    k = rng.randint(1, 30)
     x = pick(rng, NUM)
     return dict(key=k, name=pick(rng, [f"add_{k}", f"plus_{k}", "add_constant", "shift_up"]), args=[x],
                 doc=pick(rng, [f"Return {x} plus {k}.", f"Add {k} to {x}.", f"Return {x} increased by {k}."]),
@@ -118,7 +90,7 @@ def add_const(rng):
 
 @family
 def sub_const(rng):
-    k = const(rng, 1, 30, 199)
+    k = rng.randint(1, 30)
     x = pick(rng, NUM)
     return dict(key=k, name=pick(rng, [f"minus_{k}", f"subtract_{k}", "shift_down"]), args=[x],
                 doc=pick(rng, [f"Return {x} minus {k}.", f"Subtract {k} from {x}."]),
@@ -128,7 +100,7 @@ def sub_const(rng):
 
 @family
 def mul_const(rng):
-    k = const(rng, 2, 20, 99)
+    k = rng.randint(2, 20)
     x = pick(rng, NUM)
     return dict(key=k, name=pick(rng, [f"times_{k}", f"multiply_by_{k}", "scale"]), args=[x],
                 doc=pick(rng, [f"Return {x} multiplied by {k}.", f"Multiply {x} by {k}.", f"Return {k} times {x}."]),
@@ -138,7 +110,7 @@ def mul_const(rng):
 
 @family
 def affine(rng):
-    a, b = const(rng, 2, 9, 29), const(rng, 1, 20, 99)
+    a, b = rng.randint(2, 9), rng.randint(1, 20)
     x = pick(rng, NUM)
     return dict(key=(a, b), name=pick(rng, ["affine", "linear", f"f_{a}_{b}"]), args=[x],
                 doc=f"Return {x} times {a} plus {b}.",
@@ -149,7 +121,7 @@ def affine(rng):
 
 @family
 def divisible(rng):
-    k = const(rng, 2, 15, 40)
+    k = rng.randint(2, 15)
     x = pick(rng, NUM)
     name = pick(rng, [f"divisible_by_{k}", f"is_multiple_of_{k}", "is_divisible"])
     return dict(key=(k, name, x), name=name, args=[x],
@@ -163,7 +135,7 @@ def divisible(rng):
 
 @family
 def remainder(rng):
-    k = const(rng, 2, 15, 60)
+    k = rng.randint(2, 15)
     x = pick(rng, NUM)
     name = pick(rng, [f"mod_{k}", "remainder", f"remainder_{k}"])
     return dict(key=(k, name, x), name=name, args=[x],
@@ -186,8 +158,8 @@ def power(rng):
 
 @family
 def clamp(rng):
-    lo = const(rng, -20, 10, 40)
-    hi = lo + const(rng, 1, 30, 60)
+    lo = rng.randint(-20, 10)
+    hi = lo + rng.randint(1, 30)
     x = pick(rng, NUM)
     return dict(key=(lo, hi), name=pick(rng, ["clamp", "limit", "clip"]), args=[x],
                 doc=f"Return {x} limited to the range {lo} to {hi}.",
@@ -199,7 +171,7 @@ def clamp(rng):
 
 @family
 def sum_greater(rng):
-    k = const(rng, -5, 15, 30)
+    k = rng.randint(-5, 15)
     xs = pick(rng, LST)
     return dict(key=k, name=pick(rng, ["sum_greater", "sum_above", "total_above"]), args=[xs],
                 doc=pick(rng, [f"Return the sum of the elements of {xs} greater than {k}.",
@@ -213,7 +185,7 @@ def sum_greater(rng):
 
 @family
 def count_less(rng):
-    k = const(rng, -5, 15, 30)
+    k = rng.randint(-5, 15)
     xs = pick(rng, LST)
     return dict(key=k, name=pick(rng, ["count_less", "count_below", "how_many_below"]), args=[xs],
                 doc=f"Return how many elements of {xs} are less than {k}.",
@@ -226,7 +198,7 @@ def count_less(rng):
 
 @family
 def count_value(rng):
-    k = const(rng, 0, 9, 19)
+    k = rng.randint(0, 9)
     xs = pick(rng, LST)
     name = pick(rng, [f"count_{k}s", "count_value", "occurrences"])
     return dict(key=(k, name, xs), name=name, args=[xs],
@@ -239,7 +211,7 @@ def count_value(rng):
 
 @family
 def filter_greater(rng):
-    k = const(rng, -5, 15, 30)
+    k = rng.randint(-5, 15)
     xs = pick(rng, LST)
     return dict(key=k, name=pick(rng, ["filter_greater", "keep_above", "greater_than"]), args=[xs],
                 doc=f"Return the elements of {xs} that are greater than {k}, in order.",
@@ -267,7 +239,7 @@ def filter_parity(rng):
 
 @family
 def map_add(rng):
-    k = const(rng, 1, 20, 99)
+    k = rng.randint(1, 20)
     xs = pick(rng, LST)
     return dict(key=k, name=pick(rng, ["add_to_all", "shift_all", f"add_{k}_each"]), args=[xs],
                 doc=f"Return a list with {k} added to every element of {xs}.",
@@ -278,7 +250,7 @@ def map_add(rng):
 
 @family
 def map_mul(rng):
-    k = const(rng, 2, 12, 49)
+    k = rng.randint(2, 12)
     xs = pick(rng, LST)
     name = pick(rng, ["scale_all", "multiply_all", f"times_{k}_each"])
     return dict(key=(k, name, xs), name=name, args=[xs],
@@ -325,7 +297,7 @@ def last_n(rng):
 
 @family
 def count_char(rng):
-    c = letter(rng)
+    c = rng.choice("abcdefghij")
     s = pick(rng, STR)
     name = pick(rng, [f"count_{c}", "count_char", "char_count"])
     return dict(key=(c, name, s), name=name, args=[s],
@@ -339,7 +311,7 @@ def count_char(rng):
 
 @family
 def replace_char(rng):
-    a, b = rng.sample(LETTERS, 2)
+    a, b = rng.sample("abcdefghij", 2)
     s = pick(rng, STR)
     return dict(key=(a, b), name=pick(rng, ["replace_char", f"{a}_to_{b}", "swap_letter"]), args=[s],
                 doc=f"Return {s} with every '{a}' replaced by '{b}'.",
@@ -350,7 +322,7 @@ def replace_char(rng):
 
 @family
 def remove_char(rng):
-    c = letter(rng)
+    c = rng.choice("abcdefghij")
     s = pick(rng, STR)
     name = pick(rng, [f"remove_{c}", "strip_char", "delete_letter"])
     return dict(key=(c, name, s), name=name, args=[s],
@@ -408,7 +380,7 @@ def string_case(rng):
 
 @family
 def join_words(rng):
-    sep = pick(rng, SEPARATORS)
+    sep = pick(rng, ["-", "_", ", ", "+", "/", ":", " ", ""])
     ws = pick(rng, ["words", "parts", "names"])
     name = pick(rng, ["join_words", "glue", "combine"])
     return dict(key=(sep, name, ws), name=name, args=[ws],
@@ -468,7 +440,7 @@ def two_args(rng):
 
 @family
 def sum_multiples(rng):
-    k = const(rng, 2, 9, 25)
+    k = rng.randint(2, 9)
     n = pick(rng, ["n", "limit", "stop"])
     name = pick(rng, [f"sum_multiples_of_{k}", "sum_multiples"])
     return dict(key=(k, name, n), name=name, args=[n],
@@ -492,8 +464,8 @@ def loop_product(rng):
 
 @family
 def threshold_label(rng):
-    k = const(rng, -10, 20, 40)
-    yes, no = rng.sample(LABELS, 2)
+    k = rng.randint(-10, 20)
+    yes, no = rng.sample(["big", "small", "high", "low", "yes", "no", "hot", "cold"], 2)
     x = pick(rng, NUM)
     return dict(key=(k, yes, no), name=pick(rng, ["label", "classify", "size_label"]), args=[x],
                 doc=f"Return '{yes}' if {x} is at least {k}, otherwise '{no}'.",
@@ -505,7 +477,7 @@ def threshold_label(rng):
 
 @family
 def index_of(rng):
-    k = const(rng, 0, 9, 19)
+    k = rng.randint(0, 9)
     xs = pick(rng, LST)
     name = pick(rng, ["find_index", f"index_of_{k}", "position"])
     return dict(key=(k, name, xs), name=name, args=[xs],
@@ -582,10 +554,7 @@ def generate(count, seed, excluded, prefix, variants, excluded_solutions=frozens
         key = instance_key(fam, spec)
         if key in excluded or (excluded_solutions and not excluded_solutions.isdisjoint(solutions(spec))):
             continue
-        try:
-            record, _ = render(fam, spec, rng, variants)
-        except RuntimeError:
-            continue  # --wide drew constants the family's inputs cannot test
+        record, _ = render(fam, spec, rng, variants)
         if prefix == "MiniEval":
             if record["prompt"] in seen_prompts or key in {r["_key"] for r in out}:
                 continue  # held-out tasks are all distinct instances
@@ -741,13 +710,7 @@ def main():
     parser.add_argument("--exclude", help="a MiniEval JSONL whose instances training must not reuse")
     parser.add_argument("--variants", action="store_true",
                         help="draw each canonical solution among the family's equivalent bodies")
-    parser.add_argument("--wide", action="store_true",
-                        help="train: constants, letters, separators, labels and names from wider pools (widen())")
     a = parser.parse_args()
-    if a.wide:
-        if a.split != "train":
-            parser.error("--wide draws training tasks only: the MiniEval files keep their recorded draws")
-        widen()
     if a.split == "v1-strict":
         for record in v1_strict("datasets/minieval.jsonl"):
             print(json.dumps(record))

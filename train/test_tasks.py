@@ -4,7 +4,7 @@
 - Both MiniEval files regenerate byte for byte from their recorded commands (train/tasks.py's docstring).
 - v2 is held out: no canonical solution of a training task, its arguments renamed ARG0, ARG1, ..., is any
   v2 task's solution under any of its bodies (which also covers sharing a family's constants). Checked on
-  a deterministic sample of the training splits that scripts/train-mini's seeds draw with --wide --exclude v2
+  a deterministic sample of the training splits that scripts/train-mini's seeds draw with --exclude v2
   (their first 50,000 and 20,000 tasks: each split is drawn in order, so a prefix is the split's start).
 - v2's tests are mutation-adequate: every one-token mutant of each canonical solution fails the task's
   test, unless it agrees with the solution on 1000 fresh inputs of the family (an equivalent mutant);
@@ -53,8 +53,7 @@ def main():
     for r in held_out:
         check(tasks.renamed(r) in r["solutions"], r["task_id"] + ": its canonical solution is not among its solutions")
 
-    for args in (["--count", "50000", "--seed", "1", "--wide"],
-                 ["--count", "20000", "--seed", "2", "--variants", "--wide"]):
+    for args in (["--count", "50000", "--seed", "1"], ["--count", "20000", "--seed", "2", "--variants"]):
         leaks = []
         for line in generated("train", *args, "--exclude", v2).splitlines():
             record = json.loads(line)

@@ -171,7 +171,7 @@ Forward forward_of(const void* model, const void* tokens, const void* logits, in
   return f;
 }
 
-// The checks remask_commit and remask_commit_rcr share; returns the tokens and samples buffers.
+// The checks every commit shares; returns the tokens and samples buffers.
 std::pair<std::shared_ptr<Buffer>, std::shared_ptr<Buffer>> commit_buffers(const remask_buffer* tokens,
                                                                              const remask_buffer* samples,
                                                                              int64_t block_begin, int64_t block_end,
@@ -193,6 +193,16 @@ std::pair<std::shared_ptr<Buffer>, std::shared_ptr<Buffer>> commit_buffers(const
   require(!std::isnan(threshold), "threshold is NaN");
   require(t->tensor.device() == s->samples->x0.device(), "buffers live on different devices");
   return {t, s};
+}
+
+// The outputs of a revising commit (committed positions and tokens, re-masked positions, both counts):
+// checked, and the counts zeroed, before any work, so that a failed call reports nothing.
+void revision_outputs(const int64_t* positions, const int64_t* committed, const int64_t* remasked, int64_t* count,
+                      int64_t* remasked_count) {
+  require(count != nullptr && remasked_count != nullptr && positions != nullptr && committed != nullptr &&
+              remasked != nullptr,
+          "output pointer is NULL");
+  *count = *remasked_count = 0;
 }
 
 }  // namespace
@@ -435,10 +445,7 @@ int32_t remask_commit_rcr(remask_buffer* tokens, remask_buffer* samples, int64_t
                           int64_t k, double threshold, int64_t* positions, int64_t* committed, int64_t* remasked,
                           int64_t capacity, int64_t* count, int64_t* remasked_count) {
   API_BEGIN()
-  require(count != nullptr && remasked_count != nullptr && positions != nullptr && committed != nullptr &&
-              remasked != nullptr,
-          "output pointer is NULL");
-  *count = *remasked_count = 0;
+  revision_outputs(positions, committed, remasked, count, remasked_count);
   auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity);
   Revised done = commit_running(t->tensor, *s->samples, t->vocab.mask_id, block_begin, block_end, k, threshold,
                                 positions, committed, remasked);
@@ -452,10 +459,7 @@ int32_t remask_commit_remdm(remask_buffer* tokens, remask_buffer* samples, int64
                             int64_t* positions, int64_t* committed, int64_t* remasked, int64_t capacity, int64_t* count,
                             int64_t* remasked_count) {
   API_BEGIN()
-  require(count != nullptr && remasked_count != nullptr && positions != nullptr && committed != nullptr &&
-              remasked != nullptr,
-          "output pointer is NULL");
-  *count = *remasked_count = 0;
+  revision_outputs(positions, committed, remasked, count, remasked_count);
   auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity, 0);
   require(sigma >= 0 && !std::isinf(sigma), "sigma must be a finite number >= 0, not " + std::to_string(sigma));
   Revised done = commit_remdm(t->tensor, *s->samples, t->vocab.mask_id, t->vocab.size, block_begin, block_end, k,
@@ -470,10 +474,7 @@ int32_t remask_commit_wino(remask_buffer* tokens, remask_buffer* samples, const 
                            int64_t* positions, int64_t* committed, int64_t* remasked, int64_t capacity, int64_t* count,
                            int64_t* remasked_count) {
   API_BEGIN()
-  require(count != nullptr && remasked_count != nullptr && positions != nullptr && committed != nullptr &&
-              remasked != nullptr,
-          "output pointer is NULL");
-  *count = *remasked_count = 0;
+  revision_outputs(positions, committed, remasked, count, remasked_count);
   auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, 1, INFINITY, capacity);
   std::shared_ptr<Buffer> l = buffer_of(logits, Buffer::Kind::Logits);
   int64_t n = block_end - block_begin;

@@ -30,6 +30,12 @@ extern "C" {
 #define REMASK_SAMPLE_EOS_LOGIT_OFF 1      /* EOS never sampled (its logit is -inf) */
 #define REMASK_SAMPLE_EOS_CONFIDENCE_OFF 2 /* positions whose x0 is EOS or EoT commit last */
 
+/* The model families (remask_model_info.family), by their published architecture names. */
+#define REMASK_FAMILY_LLADA 0     /* LLaDAModelLM: LLaDA-8B, LLaDA 1.5 */
+#define REMASK_FAMILY_DREAM 1     /* DreamModel: position i's distribution is the output at i - 1 */
+#define REMASK_FAMILY_LLADA_MOE 2 /* LLaDAMoEModelLM */
+#define REMASK_FAMILY_LLADA2 3    /* LLaDA2MoeModelLM: generates block by block, block-causally */
+
 typedef struct remask_model remask_model;
 typedef struct remask_buffer remask_buffer;
 
@@ -46,6 +52,9 @@ typedef struct remask_model_info {
     int64_t max_sequence_length;
     int64_t parameter_count;
     int64_t weight_bytes; /* bytes the weights occupy on the device, in the compute dtype */
+    int64_t family;       /* REMASK_FAMILY_* */
+    int64_t n_experts;    /* routed experts per MoE layer; 0 for a dense model */
+    int64_t experts_per_token;
 } remask_model_info;
 
 /* This thread's message for the last failed call; never NULL, valid until this thread's next call. */
@@ -61,7 +70,7 @@ int32_t remask_threads_get(int32_t *out);
 /* Number of CUDA devices libtorch sees (0 for a CPU build). */
 int32_t remask_cuda_device_count(int32_t *out);
 
-/* Loads a Hugging Face LLaDA checkpoint directory.
+/* Loads a Hugging Face checkpoint directory of a family above (by config.json's architectures[0]).
  * device: "cpu" or "cuda:N"; dtype: "float32", "bfloat16" or "float16". */
 int32_t remask_model_load(const char *directory, const char *device, const char *dtype,
                           remask_model **out);
@@ -107,6 +116,15 @@ int32_t remask_cache_new(const remask_model *model, int64_t batch, int64_t lengt
 int32_t remask_forward_cached(remask_model *model, const remask_buffer *tokens, remask_buffer *cache,
                               int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
                               remask_buffer *logits);
+
+/* LLaDA2's block-causal forward: position p attends to position j iff j / block_length <= p / block_length.
+ * Computes positions begin..end-1 of each sequence, attending over positions 0..end-1. With a cache (or
+ * NULL), their keys and values replace the cache's and the earlier positions' come from it, which is exact
+ * when those were computed after their blocks' last change; without one, begin is 0. Rows as in
+ * remask_forward; row_begin..row_end-1 lie within begin..end-1. */
+int32_t remask_forward_blocks(remask_model *model, const remask_buffer *tokens, remask_buffer *cache,
+                              int64_t block_length, int64_t begin, int64_t end, int64_t row_begin,
+                              int64_t row_end, remask_buffer *logits);
 
 /* One fused pass over each of the first rows rows of logits: x0 and its confidence per row, written
  * to samples. guided != 0: rows rows..2*rows-1 hold the unconditional logits U and the rule works on

@@ -205,6 +205,24 @@ void revision_outputs(const int64_t* positions, const int64_t* committed, const 
   *count = *remasked_count = 0;
 }
 
+// The cache buffer, checked against the model and the tokens it is to hold.
+std::shared_ptr<Buffer> cache_for(const Forward& f, const void* model, const remask_buffer* cache) {
+  std::shared_ptr<Buffer> c = buffer_of(cache, Buffer::Kind::Cache);
+  require(c->owner == reinterpret_cast<uintptr_t>(model), "the cache was made for another model");
+  const torch::Tensor& kept = c->cache->layers.front().keys;
+  require(kept.size(0) == f.tokens->tensor.size(0) && kept.size(2) == f.tokens->tensor.size(1),
+          "the cache holds [" + std::to_string(kept.size(0)) + ", " + std::to_string(kept.size(2)) +
+              "] positions, the tokens are [" + std::to_string(f.tokens->tensor.size(0)) + ", " +
+              std::to_string(f.tokens->tensor.size(1)) + "]");
+  return c;
+}
+
+void require_computed(const Forward& f, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end) {
+  require(0 <= begin && begin <= row_begin && row_end <= end && end <= f.tokens->tensor.size(1),
+          "positions [" + std::to_string(begin) + ", " + std::to_string(end) + ") must lie in the sequence and hold rows [" +
+              std::to_string(row_begin) + ", " + std::to_string(row_end) + ")");
+}
+
 }  // namespace
 }  // namespace remask
 
@@ -287,7 +305,8 @@ int32_t remask_model_info_get(const remask_model* model, remask_model_info* out)
   const Config& c = m->config();
   *out = remask_model_info{c.vocab_size,      c.mask_token_id,          c.eos_token_id,         c.d_model,
                            c.n_layers,        c.n_heads,                c.n_kv_heads,           c.mlp_hidden_size,
-                           c.max_sequence_length, m->parameter_count(), m->weight_bytes()};
+                           c.max_sequence_length, m->parameter_count(), m->weight_bytes(),
+                           static_cast<int64_t>(c.family), c.n_experts, c.experts_per_token};
   API_END()
 }
 
@@ -536,18 +555,25 @@ int32_t remask_forward_cached(remask_model* model, const remask_buffer* tokens, 
                               int64_t end, int64_t row_begin, int64_t row_end, remask_buffer* logits) {
   API_BEGIN()
   Forward f = forward_of(model, tokens, logits, row_begin, row_end);
-  std::shared_ptr<Buffer> c = buffer_of(cache, Buffer::Kind::Cache);
-  require(c->owner == reinterpret_cast<uintptr_t>(model), "the cache was made for another model");
-  const torch::Tensor& kept = c->cache->layers.front().keys;
-  require(kept.size(0) == f.tokens->tensor.size(0) && kept.size(2) == f.tokens->tensor.size(1),
-          "the cache holds [" + std::to_string(kept.size(0)) + ", " + std::to_string(kept.size(2)) +
-              "] positions, the tokens are [" + std::to_string(f.tokens->tensor.size(0)) + ", " +
-              std::to_string(f.tokens->tensor.size(1)) + "]");
-  require(0 <= begin && begin <= row_begin && row_end <= end && end <= f.tokens->tensor.size(1),
-          "positions [" + std::to_string(begin) + ", " + std::to_string(end) + ") must lie in the sequence and hold rows [" +
-              std::to_string(row_begin) + ", " + std::to_string(row_end) + ")");
+  std::shared_ptr<Buffer> c = cache_for(f, model, cache);
+  require_computed(f, begin, end, row_begin, row_end);
   f.logits->tensor.narrow(0, 0, f.rows)
       .copy_(f.model->forward_cached(f.tokens->tensor, *c->cache, begin, end, row_begin, row_end));
+  API_END()
+}
+
+int32_t remask_forward_blocks(remask_model* model, const remask_buffer* tokens, remask_buffer* cache,
+                              int64_t block_length, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
+                              remask_buffer* logits) {
+  API_BEGIN()
+  Forward f = forward_of(model, tokens, logits, row_begin, row_end);
+  std::shared_ptr<Buffer> c = cache == nullptr ? nullptr : cache_for(f, model, cache);
+  require(block_length >= 1, "block length must be at least 1, not " + std::to_string(block_length));
+  require_computed(f, begin, end, row_begin, row_end);
+  require(c != nullptr || begin == 0, "without a cache a block-causal forward computes from position 0");
+  f.logits->tensor.narrow(0, 0, f.rows)
+      .copy_(f.model->forward_blocks(f.tokens->tensor, c ? c->cache.get() : nullptr, block_length, begin, end,
+                                     row_begin, row_end));
   API_END()
 }
 

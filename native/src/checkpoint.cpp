@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -107,6 +108,21 @@ class ConfigReader {
     if (v != nullptr && !v->is_null())
       throw bad_checkpoint(path_ + ": unsupported " + key + " (remask runs LLaDA's " + key + " = null)");
   }
+
+  void require_text_in(const std::string& key, const std::string& supported, const std::string& fallback) const {
+    std::string value = text(key, fallback);
+    if (value != supported)
+      throw bad_checkpoint(path_ + ": unsupported " + key + " '" + value + "' (remask runs '" + supported + "')");
+  }
+
+  // A switch the family's published code reads: present and not `supported`, it is refused.
+  void require_off(const std::string& key) const {
+    const Json* v = json_.find(key);
+    if (v != nullptr && !v->is_null() && !(v->is_bool() && !v->as_bool()))
+      throw bad_checkpoint(path_ + ": unsupported " + key + " (remask runs " + key + " = null or false)");
+  }
+
+  const Json* find(const std::string& key) const { return json_.find(key); }
 
   [[noreturn]] void fail(const std::string& message) const { throw bad_checkpoint(path_ + ": " + message); }
 
@@ -292,11 +308,79 @@ torch::Tensor materialise(const TensorEntry& entry, torch::ScalarType dtype, tor
 
 }  // namespace
 
-Config Config::read(const std::string& directory) {
-  std::string path = directory + "/" + kConfig;
-  if (!exists(directory)) throw bad_checkpoint("model directory " + directory + " does not exist");
-  if (!exists(path)) throw bad_checkpoint(directory + ": missing " + kConfig);
-  ConfigReader r(path);
+const char* architecture_name(Family family) {
+  switch (family) {
+    case Family::Llada: return "LLaDAModelLM";
+    case Family::Dream: return "DreamModel";
+    case Family::LladaMoe: return "LLaDAMoEModelLM";
+    case Family::Llada2: return "LLaDA2MoeModelLM";
+  }
+  return "?";
+}
+
+namespace {
+
+// The id of DIR/tokenizer.json's added token with this text, or -1 without the file or the token.
+int64_t added_token_id(const std::string& directory, const std::string& content) {
+  std::string path = directory + "/tokenizer.json";
+  if (!exists(path)) return -1;
+  Json tokenizer = parse_json_file(path);
+  const Json* added = tokenizer.find("added_tokens");
+  if (added == nullptr || !added->is_array()) return -1;
+  for (const Json& token : added->items()) {
+    const Json* text = token.find("content");
+    const Json* id = token.find("id");
+    if (text != nullptr && text->is_string() && text->as_string() == content && id != nullptr && id->is_integer())
+      return id->as_int();
+  }
+  return -1;
+}
+
+// A special token's id: config.json's field, else (the inclusionAI MoEs leave the mask id out of it) the
+// tokenizer's added token.
+int64_t special_id(const ConfigReader& r, const std::string& directory, const std::string& key,
+                   const std::string& token) {
+  int64_t id = r.integer(key, -1);
+  if (id >= 0) return id;
+  id = added_token_id(directory, token);
+  if (id < 0) r.fail("missing field '" + key + "', and no tokenizer.json beside it names " + token);
+  return id;
+}
+
+void require_silu(const ConfigReader& r) { r.require_text_in("hidden_act", "silu", "silu"); }
+
+void require_default_rope(const ConfigReader& r) {
+  const Json* scaling = r.find("rope_scaling");
+  if (scaling != nullptr && !scaling->is_null())
+    r.fail("unsupported rope_scaling (remask runs the default RoPE: rope_scaling = null)");
+}
+
+// The first int(head_dim * partial_rotary_factor) dims of each head turn, as Hugging Face's default RoPE.
+int64_t rotary_dims(const ConfigReader& r, int64_t head_dim) {
+  double factor = r.number("partial_rotary_factor", 1.0);
+  auto dims = static_cast<int64_t>(static_cast<double>(head_dim) * factor);
+  if (!(factor > 0 && factor <= 1) || dims % 2 != 0 || dims == 0)
+    r.fail("partial_rotary_factor " + std::to_string(factor) + " must turn an even, non-zero part of head_dim " +
+           std::to_string(head_dim));
+  return dims;
+}
+
+// Hugging Face's names of the trunk's sizes (Dream, LLaDA-MoE and LLaDA2 share them).
+void read_hf_trunk(const ConfigReader& r, Config& c) {
+  c.d_model = r.integer("hidden_size", 0, true);
+  c.n_layers = r.integer("num_hidden_layers", 0, true);
+  c.n_heads = r.integer("num_attention_heads", 0, true);
+  c.n_kv_heads = r.integer("num_key_value_heads", c.n_heads);
+  c.vocab_size = r.integer("vocab_size", 0, true);
+  c.embedding_size = c.vocab_size;
+  c.max_sequence_length = r.integer("max_position_embeddings", 0, true);
+  c.rope_theta = r.number("rope_theta", 10000.0);
+  c.weight_tying = r.flag("tie_word_embeddings", false);
+  require_silu(r);
+  require_default_rope(r);
+}
+
+Config read_llada(const ConfigReader& r) {
   r.require_text("block_type", "llama");
   r.require_text("layer_norm_type", "rms");
   r.require_text("activation_type", "silu");
@@ -328,15 +412,106 @@ Config Config::read(const std::string& directory) {
   c.rms_norm_eps = r.number("rms_norm_eps", 1e-5);
   c.rope_theta = r.number("rope_theta", 10000.0);
   c.weight_tying = r.flag("weight_tying", false);
+  return c;
+}
 
-  if (c.d_model <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.vocab_size <= 0 || c.mlp_hidden_size <= 0 ||
-      c.max_sequence_length <= 0)
-    r.fail("d_model, n_layers, n_heads, vocab_size, mlp_hidden_size and max_sequence_length must be positive");
-  if (c.d_model % c.n_heads != 0 || c.head_dim() % 2 != 0)
-    r.fail("d_model " + std::to_string(c.d_model) + " must split into n_heads " + std::to_string(c.n_heads) +
+// Qwen2.5's trunk (q/k/v biases, GQA) under Dream's shifted head: modeling_dream.py.
+Config read_dream(const ConfigReader& r) {
+  r.require_off("use_sliding_window");
+  r.require_off("use_mrope");
+  Config c;
+  c.family = Family::Dream;
+  read_hf_trunk(r, c);
+  c.mlp_hidden_size = r.integer("intermediate_size", 0, true);
+  c.mask_token_id = r.integer("mask_token_id", 0, true);
+  c.eos_token_id = r.integer("eos_token_id", 0, true);
+  c.rms_norm_eps = r.number("rms_norm_eps", 1e-6);
+  c.qkv_bias = true;
+  c.shifted_logits = true;
+  return c;
+}
+
+// OLMoE's trunk with per-head q/k norms and softmax routing: modeling_lladamoe.py.
+Config read_lladamoe(const ConfigReader& r, const std::string& directory) {
+  r.require_off("attention_bias");
+  r.require_null("clip_qkv");
+  Config c;
+  c.family = Family::LladaMoe;
+  read_hf_trunk(r, c);
+  c.rotary_dims = rotary_dims(r, c.d_model / std::max<int64_t>(c.n_heads, 1));
+  c.mlp_hidden_size = r.integer("dense_intermediate_size", 0);
+  c.mask_token_id = special_id(r, directory, "mask_token_id", "<|mask|>");
+  c.eos_token_id = special_id(r, directory, "eos_token_id", "<|endoftext|>");
+  c.rms_norm_eps = r.number("rms_norm_eps", 1e-5);
+  c.qk_norm = r.flag("qk_layernorm", false);
+  c.n_experts = r.integer("num_experts", 0, true);
+  c.experts_per_token = r.integer("num_experts_per_tok", 0, true);
+  c.expert_hidden_size = r.integer("expert_intermediate_size", 0, true);
+  c.shared_expert_hidden_size = r.integer("shared_expert_intermediate_size", 0);
+  c.expert_bias = r.flag("moe_router_enable_expert_bias", false);
+  c.router = Config::Router::Softmax;
+  const Json* freq = r.find("moe_layer_freq");
+  if (freq == nullptr || !freq->is_array() || static_cast<int64_t>(freq->items().size()) != c.n_layers)
+    r.fail("moe_layer_freq must list every layer (1: routed experts, 0: dense)");
+  for (const Json& f : freq->items()) {
+    if (!f.is_integer()) r.fail("moe_layer_freq must list integers");
+    c.moe_layers.push_back(f.as_int() != 0);
+  }
+  bool dense = std::find(c.moe_layers.begin(), c.moe_layers.end(), false) != c.moe_layers.end();
+  if (dense && c.mlp_hidden_size <= 0) r.fail("dense layers need a positive dense_intermediate_size");
+  return c;
+}
+
+// Ling's trunk: fused QKV, q/k norms, partial RoPE, a dense first layer, grouped sigmoid routing with a
+// shared expert: modeling_llada2_moe.py. Its use_qk_norm, norm_topk_prob and score_function are not read there.
+Config read_llada2(const ConfigReader& r, const std::string& directory) {
+  r.require_off("use_qkv_bias");
+  r.require_off("use_bias");
+  Config c;
+  c.family = Family::Llada2;
+  read_hf_trunk(r, c);
+  c.head_size = r.integer("head_dim", 0);
+  c.rotary_dims = rotary_dims(r, c.head_dim());
+  c.mlp_hidden_size = r.integer("intermediate_size", 0, true);
+  c.mask_token_id = special_id(r, directory, "mask_token_id", "<|mask|>");
+  c.eos_token_id = special_id(r, directory, "eos_token_id", "<|endoftext|>");
+  c.rms_norm_eps = r.number("rms_norm_eps", 1e-6);
+  c.qk_norm = true;
+  c.n_experts = r.integer("num_experts", 0, true);
+  c.experts_per_token = r.integer("num_experts_per_tok", 0, true);
+  c.expert_hidden_size = r.integer("moe_intermediate_size", 0, true);
+  c.shared_expert_hidden_size = c.expert_hidden_size * r.integer("num_shared_experts", 0);
+  c.expert_bias = true;
+  c.router = Config::Router::GroupedSigmoid;
+  c.router_groups = r.integer("n_group", 1);
+  c.router_groups_kept = r.integer("topk_group", 1);
+  c.routed_scaling = r.number("routed_scaling_factor", 1.0);
+  int64_t dense = r.integer("first_k_dense_replace", 0);
+  if (dense < 0 || dense > c.n_layers) r.fail("first_k_dense_replace " + std::to_string(dense) + " is not a layer count");
+  for (int64_t i = 0; i < c.n_layers; ++i) c.moe_layers.push_back(i >= dense);
+  if (c.router_groups <= 0 || c.n_experts % c.router_groups != 0 || c.n_experts / c.router_groups < 2 ||
+      c.router_groups_kept <= 0 || c.router_groups_kept > c.router_groups ||
+      c.router_groups_kept * (c.n_experts / c.router_groups) < c.experts_per_token)
+    r.fail("n_group " + std::to_string(c.router_groups) + " and topk_group " + std::to_string(c.router_groups_kept) +
+           " must split num_experts " + std::to_string(c.n_experts) + " into groups of two or more and keep at least" +
+           " num_experts_per_tok of them");
+  return c;
+}
+
+// What every family needs of its sizes and ids.
+void check(const ConfigReader& r, const Config& c) {
+  if (c.d_model <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.vocab_size <= 0 || c.max_sequence_length <= 0)
+    r.fail("the model width, layer count, head count, vocab_size and maximum sequence length must be positive");
+  if (c.head_size < 0 || (c.head_size == 0 && c.d_model % c.n_heads != 0) || c.head_dim() % 2 != 0)
+    r.fail("d_model " + std::to_string(c.d_model) + " must split into " + std::to_string(c.n_heads) +
            " heads of even size");
   if (c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0)
-    r.fail("n_kv_heads " + std::to_string(c.n_kv_heads) + " must divide n_heads " + std::to_string(c.n_heads));
+    r.fail(std::to_string(c.n_kv_heads) + " key/value heads must divide " + std::to_string(c.n_heads) + " heads");
+  bool dense = c.n_experts == 0 || std::find(c.moe_layers.begin(), c.moe_layers.end(), false) != c.moe_layers.end();
+  if (dense && c.mlp_hidden_size <= 0) r.fail("the dense SwiGLU's width must be positive");
+  if (c.n_experts > 0 && (c.experts_per_token <= 0 || c.experts_per_token > c.n_experts || c.expert_hidden_size <= 0 ||
+                          c.shared_expert_hidden_size < 0))
+    r.fail("num_experts_per_tok must lie in [1, num_experts], and the experts' widths must be positive");
   if (c.embedding_size < c.vocab_size)
     r.fail("embedding_size " + std::to_string(c.embedding_size) + " is smaller than vocab_size " +
            std::to_string(c.vocab_size));
@@ -345,26 +520,102 @@ Config Config::read(const std::string& directory) {
   if (c.eos_token_id < 0 || c.eos_token_id >= c.vocab_size)
     r.fail("eos_token_id " + std::to_string(c.eos_token_id) + " is outside the vocabulary");
   if (!(c.rms_norm_eps > 0) || !(c.rope_theta > 0)) r.fail("rms_norm_eps and rope_theta must be positive");
+}
+
+}  // namespace
+
+Config Config::read(const std::string& directory) {
+  std::string path = directory + "/" + kConfig;
+  if (!exists(directory)) throw bad_checkpoint("model directory " + directory + " does not exist");
+  if (!exists(path)) throw bad_checkpoint(directory + ": missing " + kConfig);
+  ConfigReader r(path);
+  std::string architecture = architecture_name(Family::Llada);
+  if (const Json* list = r.find("architectures"); list != nullptr && !list->is_null()) {
+    if (!list->is_array() || list->items().empty() || !list->items().front().is_string())
+      r.fail("architectures must list the model's class name");
+    architecture = list->items().front().as_string();
+  }
+  Config c;
+  if (architecture == architecture_name(Family::Llada)) c = read_llada(r);
+  else if (architecture == architecture_name(Family::Dream)) c = read_dream(r);
+  else if (architecture == architecture_name(Family::LladaMoe)) c = read_lladamoe(r, directory);
+  else if (architecture == architecture_name(Family::Llada2)) c = read_llada2(r, directory);
+  else
+    r.fail("unsupported architecture '" + architecture + "' (remask runs LLaDAModelLM, DreamModel, LLaDAMoEModelLM" +
+           " and LLaDA2MoeModelLM)");
+  check(r, c);
   return c;
 }
 
+const TensorNames& tensor_names(Family family) {
+  static const TensorNames llada{"model.transformer.wte.weight", "model.transformer.ln_f.weight",
+                                 "model.transformer.ff_out.weight", "model.transformer.blocks.",
+                                 "attn_norm.weight", "q_proj.weight", "k_proj.weight", "v_proj.weight", "", "", "",
+                                 "attn_out.weight", "ff_norm.weight",
+                                 "ff_proj.weight", "up_proj.weight", "ff_out.weight", "", "", "", ""};
+  static const TensorNames hugging_face{"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight",
+                                        "model.layers.", "input_layernorm.weight", "self_attn.q_proj.weight",
+                                        "self_attn.k_proj.weight", "self_attn.v_proj.weight", "",
+                                        "self_attn.q_norm.weight", "self_attn.k_norm.weight", "self_attn.o_proj.weight",
+                                        "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
+                                        "mlp.down_proj.weight", "mlp.gate.weight", "mlp.expert_bias", "mlp.experts.",
+                                        "shared_expert."};
+  static const TensorNames ling{"model.word_embeddings.weight", "model.norm.weight", "lm_head.weight", "model.layers.",
+                                "input_layernorm.weight", "", "", "", "attention.query_key_value.weight",
+                                "attention.query_layernorm.weight", "attention.key_layernorm.weight",
+                                "attention.dense.weight", "post_attention_layernorm.weight", "mlp.gate_proj.weight",
+                                "mlp.up_proj.weight", "mlp.down_proj.weight", "mlp.gate.weight",
+                                "mlp.gate.expert_bias", "mlp.experts.", "mlp.shared_experts."};
+  switch (family) {
+    case Family::Llada: return llada;
+    case Family::Llada2: return ling;
+    default: return hugging_face;
+  }
+}
+
 std::map<std::string, std::vector<int64_t>> tensor_shapes(const Config& c) {
-  const int64_t kv = c.n_kv_heads * c.head_dim();
+  const TensorNames& n = tensor_names(c.family);
+  const int64_t d = c.d_model, hd = c.head_dim(), q = c.n_heads * hd, kv = c.n_kv_heads * hd;
   std::map<std::string, std::vector<int64_t>> shapes;
-  shapes["model.transformer.wte.weight"] = {c.embedding_size, c.d_model};
-  shapes["model.transformer.ln_f.weight"] = {c.d_model};
-  if (!c.weight_tying) shapes["model.transformer.ff_out.weight"] = {c.embedding_size, c.d_model};
+  auto swiglu = [&shapes, d](const std::string& prefix, int64_t hidden) {
+    shapes[prefix + "gate_proj.weight"] = {hidden, d};
+    shapes[prefix + "up_proj.weight"] = {hidden, d};
+    shapes[prefix + "down_proj.weight"] = {d, hidden};
+  };
+  shapes[n.embedding] = {c.embedding_size, d};
+  shapes[n.final_norm] = {d};
+  if (!c.weight_tying) shapes[n.lm_head] = {c.embedding_size, d};
   for (int64_t i = 0; i < c.n_layers; ++i) {
-    std::string p = "model.transformer.blocks." + std::to_string(i) + ".";
-    shapes[p + "attn_norm.weight"] = {c.d_model};
-    shapes[p + "q_proj.weight"] = {c.d_model, c.d_model};
-    shapes[p + "k_proj.weight"] = {kv, c.d_model};
-    shapes[p + "v_proj.weight"] = {kv, c.d_model};
-    shapes[p + "attn_out.weight"] = {c.d_model, c.d_model};
-    shapes[p + "ff_norm.weight"] = {c.d_model};
-    shapes[p + "ff_proj.weight"] = {c.mlp_hidden_size, c.d_model};
-    shapes[p + "up_proj.weight"] = {c.mlp_hidden_size, c.d_model};
-    shapes[p + "ff_out.weight"] = {c.d_model, c.mlp_hidden_size};
+    auto at = [&n, i](const std::string& suffix) { return n.layer(i, suffix); };
+    shapes[at(n.attn_norm)] = {d};
+    shapes[at(n.ff_norm)] = {d};
+    shapes[at(n.attn_out)] = {d, q};
+    if (!n.qkv.empty()) {
+      shapes[at(n.qkv)] = {q + 2 * kv, d};
+    } else {
+      shapes[at(n.q)] = {q, d};
+      shapes[at(n.k)] = {kv, d};
+      shapes[at(n.v)] = {kv, d};
+    }
+    if (c.qkv_bias) {
+      shapes[at(TensorNames::bias(n.q))] = {q};
+      shapes[at(TensorNames::bias(n.k))] = {kv};
+      shapes[at(TensorNames::bias(n.v))] = {kv};
+    }
+    if (c.qk_norm) {
+      shapes[at(n.q_norm)] = {hd};
+      shapes[at(n.k_norm)] = {hd};
+    }
+    if (!c.moe_layer(i)) {
+      shapes[at(n.gate)] = {c.mlp_hidden_size, d};
+      shapes[at(n.up)] = {c.mlp_hidden_size, d};
+      shapes[at(n.down)] = {d, c.mlp_hidden_size};
+      continue;
+    }
+    shapes[at(n.router)] = {c.n_experts, d};
+    if (c.expert_bias) shapes[at(n.expert_bias)] = {c.n_experts};
+    for (int64_t e = 0; e < c.n_experts; ++e) swiglu(at(n.experts + std::to_string(e) + "."), c.expert_hidden_size);
+    if (c.shared_expert_hidden_size > 0) swiglu(at(n.shared), c.shared_expert_hidden_size);
   }
   return shapes;
 }

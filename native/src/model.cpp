@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -15,13 +16,18 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
-// q, k: [B, H, T, hd] in the compute dtype; cos, sin: [T, hd] in fp32. RoPE runs in fp32.
+// q, k: [B, H, T, hd] in the compute dtype; cos, sin: [T, rotary_dim] in fp32 (LLaDA: RoPE runs in fp32) or
+// in the compute dtype (the Hugging Face families round them and turn in it). Turns the first rotary_dim dims of
+// each head (all but LLaDA2's).
 torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  torch::Tensor xf = x.to(torch::kFloat32);
-  return (xf * cos + rotate_half(xf) * sin).to(x.scalar_type());
+  int64_t rd = cos.size(-1);
+  torch::Tensor xf = x.narrow(-1, 0, rd).to(cos.scalar_type());
+  torch::Tensor turned = (xf * cos + rotate_half(xf) * sin).to(x.scalar_type());
+  return rd == x.size(-1) ? turned : torch::cat({turned, x.narrow(-1, rd, x.size(-1) - rd)}, -1);
 }
 
-// allowed: bool [T, T] (query row may attend key column), or undefined for every pair.
+// allowed: bool [T, keys] (query row may attend key column), or undefined for every pair. Without SDPA the
+// softmax runs in fp32 and its result is rounded, as the Hugging Face families' eager attention does.
 torch::Tensor bidirectional_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                       const torch::Tensor& allowed) {
 #if TORCH_VERSION_MAJOR >= 2
@@ -30,15 +36,21 @@ torch::Tensor bidirectional_attention(const torch::Tensor& q, const torch::Tenso
   double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
   if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), -INFINITY);
-  return torch::matmul(torch::softmax(scores, -1), v);
+  return torch::matmul(torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()), v);
 #endif
 }
 
 // The embedding: a model built from tensors runs on its device in its dtype.
-const torch::Tensor& embedding(const std::map<std::string, torch::Tensor>& weights) {
-  auto it = weights.find("model.transformer.wte.weight");
-  if (it == weights.end()) throw bad_checkpoint("missing tensor model.transformer.wte.weight");
+const torch::Tensor& embedding(const Config& config, const std::map<std::string, torch::Tensor>& weights) {
+  const std::string& name = tensor_names(config.family).embedding;
+  auto it = weights.find(name);
+  if (it == weights.end()) throw bad_checkpoint("missing tensor " + name);
   return it->second;
+}
+
+torch::Tensor swiglu(const torch::Tensor& x, const torch::Tensor& gate, const torch::Tensor& up,
+                     const torch::Tensor& down) {
+  return torch::linear(torch::silu(torch::linear(x, gate)) * torch::linear(x, up), down);
 }
 
 }  // namespace
@@ -49,7 +61,9 @@ Model::Model(const std::string& directory, torch::Device device, torch::ScalarTy
 }
 
 Model::Model(Config config, std::map<std::string, torch::Tensor> weights)
-    : config_(std::move(config)), device_(embedding(weights).device()), dtype_(embedding(weights).scalar_type()) {
+    : config_(std::move(config)),
+      device_(embedding(config_, weights).device()),
+      dtype_(embedding(config_, weights).scalar_type()) {
   assign(std::move(weights));
 }
 
@@ -64,22 +78,61 @@ void Model::assign(std::map<std::string, torch::Tensor> weights) {
     if (it == weights_.end()) throw bad_checkpoint("missing tensor " + name);
     return it->second;
   };
-  wte_ = take("model.transformer.wte.weight");
-  ln_f_ = take("model.transformer.ln_f.weight");
+  auto maybe = [&take](bool present, const std::string& name) { return present ? take(name) : torch::Tensor(); };
+  const TensorNames& n = tensor_names(config_.family);
+  // [E, ...]: the experts' tensors stacked, and the map's entries made views of the stack so each is held once.
+  auto stack = [this, &take, &n](int64_t layer, const std::string& which) {
+    std::vector<torch::Tensor> parts;
+    for (int64_t e = 0; e < config_.n_experts; ++e) parts.push_back(take(n.layer(layer, n.experts + std::to_string(e) + "." + which)));
+    torch::Tensor stacked = torch::stack(parts);
+    for (int64_t e = 0; e < config_.n_experts; ++e) weights_[n.layer(layer, n.experts + std::to_string(e) + "." + which)] = stacked[e];
+    return stacked;
+  };
+  wte_ = take(n.embedding);
+  ln_f_ = take(n.final_norm);
   // Rows past vocab_size are padding no tokenizer produces; the sampler never needs their logits.
-  lm_head_ = (config_.weight_tying ? wte_ : take("model.transformer.ff_out.weight")).narrow(0, 0, config_.vocab_size);
+  lm_head_ = (config_.weight_tying ? wte_ : take(n.lm_head)).narrow(0, 0, config_.vocab_size);
   for (int64_t i = 0; i < config_.n_layers; ++i) {
-    std::string p = "model.transformer.blocks." + std::to_string(i) + ".";
-    layers_.push_back(Layer{take(p + "attn_norm.weight"), take(p + "q_proj.weight"), take(p + "k_proj.weight"),
-                            take(p + "v_proj.weight"), take(p + "attn_out.weight"), take(p + "ff_norm.weight"),
-                            take(p + "ff_proj.weight"), take(p + "up_proj.weight"), take(p + "ff_out.weight")});
+    auto at = [&n, i](const std::string& suffix) { return n.layer(i, suffix); };
+    Layer layer;
+    layer.attn_norm = take(at(n.attn_norm));
+    layer.ff_norm = take(at(n.ff_norm));
+    layer.attn_out = take(at(n.attn_out));
+    if (!n.qkv.empty()) {
+      layer.qkv_proj = take(at(n.qkv));
+    } else {
+      layer.q_proj = take(at(n.q));
+      layer.k_proj = take(at(n.k));
+      layer.v_proj = take(at(n.v));
+    }
+    layer.q_bias = maybe(config_.qkv_bias, at(TensorNames::bias(n.q)));
+    layer.k_bias = maybe(config_.qkv_bias, at(TensorNames::bias(n.k)));
+    layer.v_bias = maybe(config_.qkv_bias, at(TensorNames::bias(n.v)));
+    layer.q_norm = maybe(config_.qk_norm, at(n.q_norm));
+    layer.k_norm = maybe(config_.qk_norm, at(n.k_norm));
+    if (!config_.moe_layer(i)) {
+      layer.mlp = SwiGlu{take(at(n.gate)), take(at(n.up)), take(at(n.down))};
+    } else {
+      Experts& e = layer.experts;
+      e.router = take(at(n.router));
+      if (config_.router == Config::Router::GroupedSigmoid) e.router = e.router.to(torch::kFloat32);
+      if (config_.expert_bias) e.bias = take(at(n.expert_bias)).to(torch::kFloat32);
+      e.gate = stack(i, "gate_proj.weight");
+      e.up = stack(i, "up_proj.weight");
+      e.down = stack(i, "down_proj.weight");
+      if (config_.shared_expert_hidden_size > 0) {
+        std::string s = at(n.shared);
+        e.shared = SwiGlu{take(s + "gate_proj.weight"), take(s + "up_proj.weight"), take(s + "down_proj.weight")};
+      }
+    }
+    layers_.push_back(std::move(layer));
   }
-  int64_t hd = config_.head_dim();
+  int64_t rd = config_.rotary_dim();
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  inv_freq_ = 1.0 / torch::pow(config_.rope_theta, torch::arange(0, hd, 2, f32) / static_cast<double>(hd));
+  inv_freq_ = 1.0 / torch::pow(config_.rope_theta, torch::arange(0, rd, 2, f32) / static_cast<double>(rd));
 }
 
-// Up-cast, normalise, cast back, THEN scale by the weight in the compute dtype, as LLaDA does.
+// Up-cast, normalise, cast back, THEN scale by the weight in the compute dtype, as every family does.
 torch::Tensor Model::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
   torch::Tensor xf = x.to(torch::kFloat32);
   torch::Tensor normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
@@ -87,39 +140,105 @@ torch::Tensor Model::rms_norm(const torch::Tensor& x, const torch::Tensor& weigh
 }
 
 torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                               const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin,
+                               const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin, int64_t visible,
                                const torch::Tensor& allowed) const {
-  int64_t B = x.size(0), T = x.size(1), hd = config_.head_dim();
+  int64_t B = x.size(0), T = x.size(1), hd = config_.head_dim(), H = config_.n_heads, KV = config_.n_kv_heads;
   torch::Tensor xn = rms_norm(x, layer.attn_norm);
-  torch::Tensor q = torch::linear(xn, layer.q_proj).view({B, T, config_.n_heads, hd}).transpose(1, 2);
-  torch::Tensor k = torch::linear(xn, layer.k_proj).view({B, T, config_.n_kv_heads, hd}).transpose(1, 2);
-  torch::Tensor v = torch::linear(xn, layer.v_proj).view({B, T, config_.n_kv_heads, hd}).transpose(1, 2);
-  q = rope(q, cos, sin);
-  k = rope(k, cos, sin);
+  torch::Tensor q, k, v;  // [B, T, heads, hd]
+  if (layer.qkv_proj.defined()) {
+    torch::Tensor qkv = torch::linear(xn, layer.qkv_proj).view({B, T, H + 2 * KV, hd});
+    q = qkv.narrow(2, 0, H);
+    k = qkv.narrow(2, H, KV);
+    v = qkv.narrow(2, H + KV, KV);
+  } else {
+    q = torch::linear(xn, layer.q_proj, layer.q_bias).view({B, T, H, hd});
+    k = torch::linear(xn, layer.k_proj, layer.k_bias).view({B, T, KV, hd});
+    v = torch::linear(xn, layer.v_proj, layer.v_bias).view({B, T, KV, hd});
+  }
+  if (layer.q_norm.defined()) {
+    q = rms_norm(q, layer.q_norm);
+    k = rms_norm(k, layer.k_norm);
+  }
+  q = rope(q.transpose(1, 2), cos, sin);
+  k = rope(k.transpose(1, 2), cos, sin);
+  v = v.transpose(1, 2);
   if (kept != nullptr) {
     kept->keys.narrow(2, begin, T).copy_(k);
     kept->values.narrow(2, begin, T).copy_(v);
-    if (T < kept->keys.size(2)) {  // a partial step attends to every position: the kept ones and its own
-      k = kept->keys;
-      v = kept->values;
+    int64_t keys = visible < 0 ? kept->keys.size(2) : visible;
+    if (T < keys) {  // a partial step attends to the kept positions and its own
+      k = kept->keys.narrow(2, 0, keys);
+      v = kept->values.narrow(2, 0, keys);
     }
   }
-  if (config_.n_kv_heads != config_.n_heads) {
-    int64_t groups = config_.n_heads / config_.n_kv_heads;
-    k = k.repeat_interleave(groups, 1);
-    v = v.repeat_interleave(groups, 1);
+  if (KV != H) {
+    k = k.repeat_interleave(H / KV, 1);
+    v = v.repeat_interleave(H / KV, 1);
   }
-  torch::Tensor merged = bidirectional_attention(q, k, v, allowed).transpose(1, 2).contiguous().view({B, T, config_.d_model});
+  torch::Tensor merged = bidirectional_attention(q, k, v, allowed).transpose(1, 2).contiguous().view({B, T, H * hd});
   return torch::linear(merged, layer.attn_out);
+}
+
+// Each token's experts and weights, then one batched pass per projection over every expert's tokens (padded to
+// the busiest expert's count): no per-expert host loop, one host read (that count) per layer.
+torch::Tensor Model::route(const Experts& e, const torch::Tensor& x) const {
+  const int64_t N = x.size(0), d = x.size(1), E = config_.n_experts, K = config_.experts_per_token;
+  torch::Tensor weights, chosen;  // [N, K] fp32, int64
+  if (config_.router == Config::Router::Softmax) {
+    // LLaDA-MoE: softmax in fp32 (plus the optional bias), top-k, no renormalisation, weights in the compute dtype.
+    torch::Tensor probs = torch::softmax(torch::linear(x, e.router), -1, torch::kFloat32);
+    if (e.bias.defined()) probs = probs + e.bias;
+    std::tie(weights, chosen) = probs.topk(K);
+    // Its weighted outputs are added one expert at a time, in ascending expert order, in the compute dtype.
+    torch::Tensor by_expert;
+    std::tie(chosen, by_expert) = chosen.sort(-1);
+    weights = weights.gather(1, by_expert).to(x.scalar_type());
+  } else {
+    // LLaDA2: fp32 sigmoid scores; the bias steers the choice only; the best topk_group groups (by the sum of
+    // their two best scores) are the candidates; weights renormalised and scaled.
+    const int64_t G = config_.router_groups;
+    torch::Tensor scores = torch::sigmoid(torch::linear(x.to(torch::kFloat32), e.router));  // [N, E]
+    torch::Tensor biased = scores + e.bias;
+    torch::Tensor group_scores = std::get<0>(biased.view({N, G, E / G}).topk(2, -1)).sum(-1);  // [N, G]
+    torch::Tensor groups = std::get<1>(group_scores.topk(config_.router_groups_kept, -1, true, false));
+    torch::Tensor kept = torch::zeros_like(group_scores, torch::kBool).scatter_(1, groups, true);
+    torch::Tensor candidates = kept.unsqueeze(-1).expand({N, G, E / G}).reshape({N, E});
+    chosen = std::get<1>(biased.masked_fill(candidates.logical_not(), -INFINITY).topk(K));
+    weights = scores.gather(1, chosen);
+    if (K > 1) weights = weights / (weights.sum(-1, true) + 1e-20);
+    weights = weights * config_.routed_scaling;
+  }
+  // The (token, expert) pairs sorted by expert; a pair's slot is its rank among its expert's pairs.
+  torch::Tensor experts = chosen.reshape({-1});
+  torch::Tensor order = std::get<1>(experts.sort(/*stable=*/true, 0, false));
+  torch::Tensor sorted = experts.index_select(0, order);
+  torch::Tensor counts = torch::bincount(experts, {}, E);
+  torch::Tensor firsts = counts.cumsum(0) - counts;
+  torch::Tensor slot = torch::arange(N * K, order.options()) - firsts.index_select(0, sorted);
+  int64_t capacity = counts.max().item<int64_t>();
+  torch::Tensor batch = torch::zeros({E, capacity, d}, x.options());  // [E, capacity, d]
+  batch.index_put_({sorted, slot}, x.index_select(0, order.div(K, "floor")));
+  torch::Tensor hidden = torch::silu(torch::bmm(batch, e.gate.transpose(1, 2))) * torch::bmm(batch, e.up.transpose(1, 2));
+  torch::Tensor out = torch::bmm(hidden, e.down.transpose(1, 2)).index({sorted, slot});  // [N * K, d], by expert
+  torch::Tensor pairs = torch::empty_like(out).index_copy_(0, order, out).view({N, K, d});
+  torch::Tensor y;
+  if (config_.router == Config::Router::Softmax) {
+    y = pairs.select(1, 0) * weights.narrow(1, 0, 1);
+    for (int64_t j = 1; j < K; ++j) y = y + pairs.select(1, j) * weights.narrow(1, j, 1);
+  } else {  // LLaDA2 sums them in fp32
+    y = (pairs.to(torch::kFloat32) * weights.unsqueeze(-1)).sum(1).to(x.scalar_type());
+  }
+  if (e.shared.gate.defined()) y = y + swiglu(x, e.shared.gate, e.shared.up, e.shared.down);
+  return y;
 }
 
 torch::Tensor Model::forward(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const {
   c10::InferenceMode inference;
-  return run(tokens, 0, tokens.size(1), row_begin, row_end, nullptr);
+  return run(tokens, 0, tokens.size(1), row_begin, row_end, nullptr, Attend{});
 }
 
 torch::Tensor Model::forward_with_grad(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const {
-  return run(tokens, 0, tokens.size(1), row_begin, row_end, nullptr);
+  return run(tokens, 0, tokens.size(1), row_begin, row_end, nullptr, Attend{});
 }
 
 KvCache Model::new_cache(int64_t batch, int64_t length) const {
@@ -137,32 +256,58 @@ torch::Tensor Model::forward_cached(const torch::Tensor& tokens, KvCache& cache,
   c10::InferenceMode inference;
   bool full = begin == 0 && end == tokens.size(1);
   if (!full && !cache.filled) throw invalid_argument("the cache holds nothing yet: its first forward must cover every position");
-  torch::Tensor logits = run(tokens, begin, end, row_begin, row_end, &cache);
+  torch::Tensor logits = run(tokens, begin, end, row_begin, row_end, &cache, Attend{});
   cache.filled = true;
   return logits;
 }
 
+torch::Tensor Model::forward_blocks(const torch::Tensor& tokens, KvCache* cache, int64_t block_length, int64_t begin,
+                                    int64_t end, int64_t row_begin, int64_t row_end) const {
+  c10::InferenceMode inference;
+  if (cache == nullptr && begin != 0) throw invalid_argument("without a cache a block-causal forward starts at 0");
+  return run(tokens, begin, end, row_begin, row_end, cache, Attend{block_length, end});
+}
+
 torch::Tensor Model::run(const torch::Tensor& tokens, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
-                         KvCache* cache) const {
+                         KvCache* cache, Attend attend) const {
+  // Dream reads position i's distribution from output i - 1 (position 0's from output 0).
+  int64_t first = config_.shifted_logits ? std::max<int64_t>(row_begin - 1, 0) : row_begin;
+  begin = std::min(begin, first);
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  torch::Tensor x = trunk(tokens.narrow(1, begin, end - begin), torch::arange(begin, end, f32), torch::Tensor(), cache,
-                          begin);
-  return head(x.narrow(1, row_begin - begin, row_end - row_begin));
+  torch::Tensor allowed;
+  if (attend.block_length > 0) {  // [end - begin, end]: query p sees key j iff j's block is not after p's
+    torch::Tensor queries = torch::arange(begin, end, f32.dtype(torch::kLong)).div(attend.block_length, "floor");
+    torch::Tensor keys = torch::arange(0, end, f32.dtype(torch::kLong)).div(attend.block_length, "floor");
+    allowed = keys.unsqueeze(0) <= queries.unsqueeze(1);
+    if (cache == nullptr) allowed = allowed.narrow(1, begin, end - begin);
+  }
+  torch::Tensor x = trunk(tokens.narrow(1, begin, end - begin), torch::arange(begin, end, f32), allowed, cache, begin,
+                          attend.block_length > 0 ? attend.visible : -1);
+  if (!config_.shifted_logits) return head(x.narrow(1, row_begin - begin, row_end - row_begin));
+  torch::Tensor rows = x.narrow(1, first - begin, row_end - 1 - first);
+  return head(row_begin == 0 ? torch::cat({x.narrow(1, 0, 1), rows}, 1) : rows);
 }
 
 torch::Tensor Model::trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,
-                           KvCache* cache, int64_t begin) const {
+                           KvCache* cache, int64_t begin, int64_t visible) const {
   torch::Tensor angles = torch::outer(positions, inv_freq_);
   torch::Tensor emb = torch::cat({angles, angles}, -1);
   torch::Tensor cos = emb.cos(), sin = emb.sin();
+  if (config_.family != Family::Llada) {
+    cos = cos.to(dtype_);
+    sin = sin.to(dtype_);
+  }
 
   torch::Tensor x = torch::embedding(wte_, tokens);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
-    torch::Tensor h = x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin, allowed);
+    torch::Tensor h = x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin, visible, allowed);
     torch::Tensor y = rms_norm(h, layer.ff_norm);
-    x = h + torch::linear(torch::silu(torch::linear(y, layer.ff_proj)) * torch::linear(y, layer.up_proj),
-                          layer.ff_out);
+    if (layer.experts.gate.defined()) {
+      x = h + route(layer.experts, y.reshape({-1, y.size(-1)})).view_as(y);
+    } else {
+      x = h + swiglu(y, layer.mlp.gate, layer.mlp.up, layer.mlp.down);
+    }
   }
   return x;
 }
@@ -173,6 +318,9 @@ torch::Tensor Model::head(const torch::Tensor& rows) const {
 
 torch::Tensor Model::forward_shadow(const torch::Tensor& tokens, int64_t block_begin, int64_t block_end) const {
   c10::InferenceMode inference;
+  if (config_.shifted_logits)
+    throw invalid_argument("WINO's verify forward reads position i's token from output i; " +
+                           std::string(architecture_name(config_.family)) + " reads it from output i - 1");
   int64_t B = tokens.size(0), T = tokens.size(1), n = block_end - block_begin;
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
   auto flag = torch::TensorOptions().dtype(torch::kBool).device(device_);
@@ -183,7 +331,7 @@ torch::Tensor Model::forward_shadow(const torch::Tensor& tokens, int64_t block_b
   torch::Tensor allowed = torch::ones({T + n, T + n}, flag);
   allowed.narrow(0, 0, T).narrow(1, T, n).fill_(false);
   allowed.narrow(0, T, n).narrow(1, block_begin, n).fill_diagonal_(false);
-  torch::Tensor x = trunk(torch::cat({tokens, shadow}, 1), positions, allowed, nullptr, 0);
+  torch::Tensor x = trunk(torch::cat({tokens, shadow}, 1), positions, allowed, nullptr, 0, -1);
   return head(torch::cat({x.narrow(1, block_begin, n), x.narrow(1, T, n)}, 1));
 }
 

@@ -1,4 +1,5 @@
-// The LLaDA transformer: bidirectional attention, rotate-half RoPE, RMSNorm, SwiGLU.
+// The masked-diffusion transformers: bidirectional attention (block-causal on request), rotate-half RoPE,
+// RMSNorm, SwiGLU or routed SwiGLU experts, in the variants of each family (checkpoint.h's Config).
 #pragma once
 
 #include <torch/torch.h>
@@ -38,7 +39,8 @@ class Model {
   const std::map<std::string, torch::Tensor>& weights() const { return weights_; }
 
   // tokens: int64 [B, T] on the device. Returns logits [B * (row_end - row_begin), vocab_size] in the
-  // compute dtype for positions row_begin .. row_end-1 of every sequence. Runs in inference mode.
+  // compute dtype for positions row_begin .. row_end-1 of every sequence: each row is the distribution of
+  // its position's token (Dream's, read from the output one position earlier). Runs in inference mode.
   torch::Tensor forward(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const;
   // The same computation in the caller's grad mode, so the trainer can back-propagate through it.
   torch::Tensor forward_with_grad(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const;
@@ -57,27 +59,54 @@ class Model {
   torch::Tensor forward_cached(const torch::Tensor& tokens, KvCache& cache, int64_t begin, int64_t end,
                                int64_t row_begin, int64_t row_end) const;
 
+  // LLaDA2's block-causal forward: position p attends to position j iff j / block_length <= p / block_length,
+  // so nothing before a block depends on it. Computes positions begin .. end-1 over keys 0 .. end-1; with a
+  // cache their keys and values replace the cache's and the earlier ones come from it (exact once their blocks
+  // are final); without one, begin is 0. Rows as forward()'s.
+  torch::Tensor forward_blocks(const torch::Tensor& tokens, KvCache* cache, int64_t block_length, int64_t begin,
+                               int64_t end, int64_t row_begin, int64_t row_end) const;
+
  private:
+  struct SwiGlu {
+    torch::Tensor gate, up, down;  // [hidden, d], [hidden, d], [d, hidden]
+  };
+  // Routed experts, stacked: gate and up [E, hidden, d], down [E, d, hidden].
+  struct Experts {
+    torch::Tensor router;  // [E, d]; fp32 for LLaDA2's router, which runs in fp32
+    torch::Tensor bias;    // [E] fp32, or undefined
+    torch::Tensor gate, up, down;
+    SwiGlu shared;         // undefined tensors without a shared expert
+  };
   struct Layer {
-    torch::Tensor attn_norm, q_proj, k_proj, v_proj, attn_out, ff_norm, ff_proj, up_proj, ff_out;
+    torch::Tensor attn_norm, q_proj, k_proj, v_proj, qkv_proj, attn_out, ff_norm;  // qkv_proj: LLaDA2's fused one
+    torch::Tensor q_bias, k_bias, v_bias, q_norm, k_norm;                          // undefined where absent
+    SwiGlu mlp;      // dense layers
+    Experts experts; // MoE layers
+  };
+  // How the keys a query sees are limited: all of them, or block-causally.
+  struct Attend {
+    int64_t block_length = 0;  // 0: every key
+    int64_t visible = -1;      // with a cache: its first `visible` positions are the keys (-1: all)
   };
 
   // Both constructors end here: keeps the tensors and picks out each layer's.
   void assign(std::map<std::string, torch::Tensor> weights);
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
   // Positions begin .. begin+T-1 of x's sequences; with kept, their keys and values go into it. allowed:
-  // bool [T, T] (which key each query may attend to), or undefined for all.
+  // bool [T, keys] (which key each query may attend to), or undefined for all.
   torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                          const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin,
+                          const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin, int64_t visible,
                           const torch::Tensor& allowed) const;
+  // The routed experts over x [N, d]: [N, d].
+  torch::Tensor route(const Experts& experts, const torch::Tensor& x) const;
   // The layers over tokens [B, T] at RoPE positions (fp32 [T]) under the attention mask allowed; returns the
   // hidden states [B, T, d_model].
   torch::Tensor trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,
-                      KvCache* cache, int64_t begin) const;
+                      KvCache* cache, int64_t begin, int64_t visible) const;
   // ln_f and the LM head over hidden states [B, R, d_model]: logits [B * R, vocab].
   torch::Tensor head(const torch::Tensor& rows) const;
   torch::Tensor run(const torch::Tensor& tokens, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
-                    KvCache* cache) const;
+                    KvCache* cache, Attend attend) const;
 
   Config config_;
   torch::Device device_;

@@ -136,14 +136,29 @@ int32_t remask_sample(const remask_buffer *logits, int64_t rows, int32_t guided,
                       double temperature, int32_t rule, int32_t flags, int64_t eot_id, uint64_t seed,
                       uint64_t step, remask_buffer *samples);
 
+/* Dream's truncation before the confidence (generation_utils.py's top_p_logits, then top_k_logits) on each
+ * of the first rows rows of logits, in place: top_p in (0, 1) keeps the most likely tokens until their
+ * probability reaches top_p (and always the first); top_k >= 1 keeps the k largest logits (ties kept). The
+ * rest get the lowest float, so their probability is 0. top_p >= 1 and top_k 0 turn either off. */
+int32_t remask_logits_truncate(remask_buffer *logits, int64_t rows, double top_p, int64_t top_k);
+
 /* Masked top-k commit into every row of tokens: among the positions block_begin..block_end-1 that
  * still hold the mask id (sample row i is position block_begin + i), commits x0 at the k most
  * confident, and more while their confidence >= threshold (pass +inf for none), never more than
- * are masked. k >= 1. Writes the committed positions (ascending) and tokens to host arrays of
- * capacity elements, and their number to *count. */
+ * are masked. k >= 0 (0: only those at or above the threshold). Writes the committed positions
+ * (ascending) and tokens to host arrays of capacity elements, and their number to *count. */
 int32_t remask_commit(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin,
                       int64_t block_end, int64_t k, double threshold, int64_t *positions,
                       int64_t *committed, int64_t capacity, int64_t *count);
+
+/* Dream's `origin` step: every position of block_begin..block_end-1 that holds the mask id commits x0 with
+ * probability p_transfer: when its uniform draw is below p_transfer. The draw of block position i is
+ * uniforms[i] when uniforms is not NULL (replaying another engine's draws), else remask's counter-based noise
+ * at (seed, step, i, index vocab + 2). Outputs as remask_commit's; the count may be 0. */
+int32_t remask_commit_origin(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin,
+                             int64_t block_end, double p_transfer, uint64_t seed, uint64_t step,
+                             const float *uniforms, int64_t *positions, int64_t *committed, int64_t capacity,
+                             int64_t *count);
 
 /* remask_commit that can take tokens back: running-confidence remasking (RCR, autonomousvision/mdpo).
  * Every masked position of block_begin..block_end-1 takes its sample's confidence as its running

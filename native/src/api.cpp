@@ -455,8 +455,32 @@ int32_t remask_commit(remask_buffer* tokens, const remask_buffer* samples, int64
   API_BEGIN()
   require(count != nullptr && positions != nullptr && committed != nullptr, "output pointer is NULL");
   *count = 0;
-  auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity);
+  auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity, 0);
   *count = commit(t->tensor, *s->samples, t->vocab.mask_id, block_begin, block_end, k, threshold, positions, committed);
+  API_END()
+}
+
+int32_t remask_commit_origin(remask_buffer* tokens, const remask_buffer* samples, int64_t block_begin,
+                             int64_t block_end, double p_transfer, uint64_t seed, uint64_t step, const float* uniforms,
+                             int64_t* positions, int64_t* committed, int64_t capacity, int64_t* count) {
+  API_BEGIN()
+  require(count != nullptr && positions != nullptr && committed != nullptr, "output pointer is NULL");
+  *count = 0;
+  require(p_transfer >= 0 && p_transfer <= 1, "p_transfer must lie in [0, 1], not " + std::to_string(p_transfer));
+  auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, 0, INFINITY, capacity, 0);
+  *count = commit_origin(t->tensor, *s->samples, t->vocab.mask_id, t->vocab.size, block_begin, block_end, p_transfer,
+                         seed, step, uniforms, positions, committed);
+  API_END()
+}
+
+int32_t remask_logits_truncate(remask_buffer* logits, int64_t rows, double top_p, int64_t top_k) {
+  API_BEGIN()
+  std::shared_ptr<Buffer> b = buffer_of(logits, Buffer::Kind::Logits);
+  require(rows >= 1 && rows <= b->tensor.size(0), "rows " + std::to_string(rows) + " outside a logits buffer of " +
+                                                       std::to_string(b->tensor.size(0)));
+  require(top_p > 0 && !std::isnan(top_p), "top_p must be above 0, not " + std::to_string(top_p));
+  require(top_k >= 0, "top_k must be 0 (off) or at least 1, not " + std::to_string(top_k));
+  truncate(b->tensor, rows, top_p, top_k);
   API_END()
 }
 

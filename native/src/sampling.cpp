@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "error.h"
@@ -283,6 +284,48 @@ int64_t commit(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t
     for (int64_t b = 0; b < batch; ++b) t[b * length + block_begin + i] = sampled[i];
     positions[count] = block_begin + i;
     committed[count++] = sampled[i];
+  }
+  return count;
+}
+
+void truncate(torch::Tensor& logits, int64_t rows, double top_p, int64_t top_k) {
+  torch::Tensor x = logits.narrow(0, 0, rows);
+  const float lowest = std::numeric_limits<float>::lowest();
+  if (top_p < 1) {  // drop the tokens after the cumulative probability first exceeds top_p
+    auto [sorted, order] = x.sort(-1, /*descending=*/true);
+    torch::Tensor beyond = torch::softmax(sorted, -1).cumsum(-1) > top_p;
+    torch::Tensor drop = torch::zeros_like(beyond);
+    drop.narrow(-1, 1, drop.size(-1) - 1).copy_(beyond.narrow(-1, 0, beyond.size(-1) - 1));
+    x.masked_fill_(torch::zeros_like(drop).scatter_(-1, order, drop), lowest);
+  }
+  if (top_k > 0 && top_k < x.size(-1)) {
+    torch::Tensor kth = std::get<0>(x.topk(top_k, -1)).narrow(-1, top_k - 1, 1);
+    x.masked_fill_(x < kth, lowest);
+  }
+}
+
+int64_t commit_origin(torch::Tensor& tokens, const Samples& samples, int64_t mask_id, int64_t vocab,
+                      int64_t block_begin, int64_t block_end, double p_transfer, uint64_t seed, uint64_t step,
+                      const float* uniforms, int64_t* positions, int64_t* committed) {
+  // The choice needs only the block's mask state and the draws: made on the host, then written on the device.
+  int64_t n = block_end - block_begin;
+  torch::Tensor block = tokens.select(0, 0).narrow(0, block_begin, n).to(torch::kCPU);
+  const int64_t* held = block.data_ptr<int64_t>();
+  std::vector<int64_t> chosen;
+  for (int64_t i = 0; i < n; ++i) {
+    if (held[i] != mask_id) continue;
+    float u = uniforms != nullptr ? uniforms[i] : origin_uniform(seed, step, i, vocab);
+    if (u < p_transfer) chosen.push_back(i);
+  }
+  if (chosen.empty()) return 0;
+  auto count = static_cast<int64_t>(chosen.size());
+  torch::Tensor index = torch::from_blob(chosen.data(), {count}, torch::kInt64).to(tokens.device());
+  torch::Tensor x0 = samples.x0.index_select(0, index);
+  tokens.narrow(1, block_begin, n).index_copy_(1, index, x0.unsqueeze(0).expand({tokens.size(0), count}).contiguous());
+  torch::Tensor host = x0.to(torch::kCPU);
+  for (int64_t j = 0; j < count; ++j) {
+    positions[j] = block_begin + chosen[j];
+    committed[j] = host.data_ptr<int64_t>()[j];
   }
   return count;
 }

@@ -29,6 +29,15 @@ void sample(const torch::Tensor& logits, int64_t rows, const SampleParams& param
 int64_t commit(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin, int64_t block_end,
                int64_t k, double threshold, int64_t* positions, int64_t* committed);
 
+// Dream's top_p_logits then top_k_logits on logits' first rows rows (fp32), in place, on their device.
+void truncate(torch::Tensor& logits, int64_t rows, double top_p, int64_t top_k);
+
+// Dream's `origin` step: masked positions of the block whose draw (uniforms[i], or origin_uniform) is below
+// p_transfer take x0 in every row. Host arrays as commit()'s; returns their count.
+int64_t commit_origin(torch::Tensor& tokens, const Samples& samples, int64_t mask_id, int64_t vocab,
+                      int64_t block_begin, int64_t block_end, double p_transfer, uint64_t seed, uint64_t step,
+                      const float* uniforms, int64_t* positions, int64_t* committed);
+
 // What one step of a revising commit did: positions that took a token, and committed ones masked again.
 struct Revised {
   int64_t committed = 0;

@@ -112,6 +112,11 @@ REMASK_HD float remdm_uniform(uint64_t seed, uint64_t step, int64_t i, int64_t v
   return uniform(row_key(seed, step, i), vocab + 1);
 }
 
+// Dream's `origin` draw for block position i: whether it commits at a step (below p_transfer), on its own index.
+REMASK_HD float origin_uniform(uint64_t seed, uint64_t step, int64_t i, int64_t vocab) {
+  return uniform(row_key(seed, step, i), vocab + 2);
+}
+
 // Running statistics of one row, mergeable in any order (the CUDA kernel reduces them in a tree).
 // max/sum/weighted give softmax and entropy in one pass: sum = Σ e^(l-max), weighted = Σ e^(l-max)(l-max).
 struct RowState {

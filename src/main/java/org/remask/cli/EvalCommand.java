@@ -272,7 +272,7 @@ final class EvalCommand implements Callable<Integer> {
         if (sampling.winoWide != null) {
             throw new IllegalArgumentException("--sweep runs wino at each of --thresholds: --wino-wide goes without it");
         }
-        List<Sweep.Point> grid = Sweep.grid(sweepSchedules != null ? sweepSchedules : Sweep.SCHEDULES,
+        List<Sweep.Point> grid = Sweep.grid(sweepSchedules != null ? sweepSchedules : Sweep.DEFAULT_SCHEDULES,
                 lladaSteps != null ? lladaSteps : Sweep.defaultLladaSteps(genLength, blockLength),
                 pyramidFactors != null ? pyramidFactors : Sweep.DEFAULT_PYRAMID_FACTORS,
                 thresholds != null ? thresholds : Sweep.DEFAULT_THRESHOLDS, revisions);

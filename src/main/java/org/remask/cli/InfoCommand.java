@@ -35,7 +35,7 @@ final class InfoCommand implements Callable<Integer> {
             double loadSeconds = (System.nanoTime() - started) / 1e9;
             ModelInfo info = model.info();
             facts.put("model", options.model().toAbsolutePath().toString());
-            facts.put("architecture", "llada");
+            facts.put("architecture", info.family().architecture());
             facts.put("vocab_size", info.vocabSize());
             facts.put("mask_token_id", info.maskTokenId());
             facts.put("eos_token_id", info.eosTokenId());
@@ -45,6 +45,8 @@ final class InfoCommand implements Callable<Integer> {
             facts.put("n_kv_heads", info.nKvHeads());
             facts.put("head_dim", info.headDim());
             facts.put("mlp_hidden_size", info.mlpHiddenSize());
+            facts.put("experts", info.experts());
+            facts.put("experts_per_token", info.expertsPerToken());
             facts.put("max_sequence_length", info.maxSequenceLength());
             facts.put("parameters", info.parameterCount());
             facts.put("dtype", info.dtype().nativeName());
@@ -67,9 +69,10 @@ final class InfoCommand implements Callable<Integer> {
 
     private static void printText(PrintWriter out, Map<String, Object> f) {
         out.printf(Locale.ROOT, "model          %s%n", f.get("model"));
-        out.printf(Locale.ROOT, "architecture   LLaDA: %d layers, d_model %d, %d heads (%d kv, head_dim %d), SwiGLU %d%n",
-                f.get("n_layers"), f.get("d_model"), f.get("n_heads"), f.get("n_kv_heads"), f.get("head_dim"),
-                f.get("mlp_hidden_size"));
+        out.printf(Locale.ROOT, "architecture   %s: %d layers, d_model %d, %d heads (%d kv, head_dim %d), %s%n",
+                f.get("architecture"), f.get("n_layers"), f.get("d_model"), f.get("n_heads"), f.get("n_kv_heads"),
+                f.get("head_dim"), (Long) f.get("experts") > 0 ? String.format(Locale.ROOT, "%d experts (%d per token)",
+                        f.get("experts"), f.get("experts_per_token")) : "SwiGLU " + f.get("mlp_hidden_size"));
         out.printf(Locale.ROOT, "vocabulary     %d (mask %d, eos %d)%n", f.get("vocab_size"), f.get("mask_token_id"),
                 f.get("eos_token_id"));
         out.printf(Locale.ROOT, "max sequence   %d%n", f.get("max_sequence_length"));

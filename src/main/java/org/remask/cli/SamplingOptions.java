@@ -1,14 +1,17 @@
 package org.remask.cli;
 
 import java.time.Duration;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.remask.engine.Family;
 import org.remask.engine.Remasking;
 import org.remask.engine.SampleSettings;
 import org.remask.sampling.CacheMode;
 import org.remask.sampling.Cancellation;
+import org.remask.sampling.DreamSchedule;
+import org.remask.sampling.Llada2Schedule;
+import org.remask.sampling.LladaSchedule;
 import org.remask.sampling.PyramidSchedule;
 import org.remask.sampling.Revision;
 import org.remask.sampling.Schedule;
@@ -26,14 +29,15 @@ final class SamplingOptions {
 
     @Option(names = "--block-length", paramLabel = "B",
             description = "Tokens per semi-autoregressive block; gen length must be a multiple (default: 32 where it"
-                    + " divides the gen length, else one block of the gen length).")
+                    + " divides the gen length, else one block of the gen length; dream: one block).")
     Integer blockLength;
 
-    @Option(names = "--schedule", defaultValue = "llada", paramLabel = "S",
-            description = "llada, pyramid or threshold (default: ${DEFAULT-VALUE}).") // ScheduleKind's names
-    String schedule;
+    @Option(names = "--schedule", paramLabel = "S", description = "llada, pyramid, threshold, dream or llada2"
+            + " (default: llada2 for an LLaDA2 model, dream where generation_config.json has Dream's alg, else llada).")
+    String schedule; // ScheduleKind's names
 
-    @Option(names = "--steps", paramLabel = "N", description = "llada: model calls in all (default: the gen length).")
+    @Option(names = "--steps", paramLabel = "N", description = "llada, dream: model calls in all (default: the gen"
+            + " length, or dream's steps in generation_config.json); llada2: steps per block (default: the block length).")
     Integer steps;
 
     // --steps, --factor and --threshold stay null unless given, so that one given to another schedule is refused.
@@ -43,7 +47,8 @@ final class SamplingOptions {
 
     @Option(names = "--threshold", paramLabel = "T",
             description = "threshold: commit every position with confidence >= T, in (0, 1] (default: "
-                    + ThresholdSchedule.DEFAULT_THRESHOLD + ").")
+                    + ThresholdSchedule.DEFAULT_THRESHOLD + "); llada2: every one above T when they are at least the"
+                    + " step's share (default: " + Llada2Schedule.DEFAULT_THRESHOLD + ").")
     Double threshold;
 
     @Option(names = "--cache", defaultValue = "none", paramLabel = "C",
@@ -93,9 +98,21 @@ final class SamplingOptions {
             + " loop, in (0, 1) (default: " + Revision.RemdmLoop.DEFAULT_ALPHA_ON + ").")
     Double remdmAlphaOn;
 
-    @Option(names = "--remasking", defaultValue = "low-confidence", paramLabel = "R",
-            description = "Which positions win a step: low-confidence, random, margin or entropy (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--remasking", paramLabel = "R", description = "Which positions win a step: low-confidence,"
+            + " random, margin, entropy, or (dream) origin; Dream's maskgit_plus and topk_margin name the first and"
+            + " third (default: Dream's alg in generation_config.json, else low-confidence).")
     String remasking;
+
+    @Option(names = "--top-p", paramLabel = "P", description = "Keep the most likely tokens until their probability"
+            + " reaches P before choosing, in (0, 1] (default: top_p in generation_config.json, else 1: off).")
+    Double topP;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "Then keep only the K most likely tokens (default:"
+            + " top_k in generation_config.json, else 0: off).")
+    Integer topK;
+
+    /** Dream's eps: generation_config.json's, else its published default. */
+    private double eps = DreamSchedule.DEFAULT_EPS;
 
     @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
             description = "0 for argmax; above 0, Gumbel-max sampling (default: ${DEFAULT-VALUE}).")
@@ -129,30 +146,49 @@ final class SamplingOptions {
         if (genLength == null) {
             genLength = config.maxNewTokens() != null ? config.maxNewTokens() : DEFAULT_GEN_LENGTH;
         }
+        GenerationConfig.DreamDefaults dream = config.dream();
+        if (schedule == null) {
+            schedule = Family.LLADA2.architecture().equals(config.architecture()) ? ScheduleKind.LLADA2.cliName()
+                    : dream != null ? ScheduleKind.DREAM.cliName() : ScheduleKind.LLADA.cliName();
+        }
+        boolean dreamDefaults = dream != null && schedule.equals(ScheduleKind.DREAM.cliName());
+        if (remasking == null) {
+            remasking = dreamDefaults ? dream.alg() : Remasking.LOW_CONFIDENCE.cliName();
+        }
+        if (dreamDefaults) {
+            steps = steps != null ? steps : dream.steps();
+            eps = dream.eps() != null ? dream.eps() : DreamSchedule.DEFAULT_EPS;
+            topP = topP != null ? topP : dream.topP();
+            topK = topK != null ? topK : dream.topK();
+        }
     }
 
     int resolvedBlockLength() {
-        return blockLength != null ? blockLength : genLength % 32 == 0 ? 32 : genLength;
+        if (blockLength != null) {
+            return blockLength;
+        }
+        return schedule.equals(ScheduleKind.DREAM.cliName()) || genLength % 32 != 0 ? genLength : 32;
     }
 
     Schedule resolvedSchedule() {
         ScheduleKind kind = ScheduleKind.parse(schedule);
-        Map<ScheduleKind, Object> given = new EnumMap<>(ScheduleKind.class);
-        given.put(ScheduleKind.LLADA, steps);
-        given.put(ScheduleKind.PYRAMID, factor);
-        given.put(ScheduleKind.THRESHOLD, threshold);
-        for (Map.Entry<ScheduleKind, Object> other : given.entrySet()) {
-            if (other.getKey() != kind && other.getValue() != null) {
-                throw new IllegalArgumentException("--" + other.getKey().parameter() + " does not apply to --schedule "
-                        + schedule);
-            }
+        refuseUnless(steps, "steps", kind == ScheduleKind.LLADA || kind == ScheduleKind.DREAM || kind == ScheduleKind.LLADA2);
+        refuseUnless(factor, "factor", kind == ScheduleKind.PYRAMID);
+        refuseUnless(threshold, "threshold", kind == ScheduleKind.THRESHOLD || kind == ScheduleKind.LLADA2);
+        return switch (kind) {
+            case LLADA -> new LladaSchedule(steps != null ? steps : genLength);
+            case PYRAMID -> new PyramidSchedule(factor != null ? factor : PyramidSchedule.DEFAULT_FACTOR);
+            case THRESHOLD -> new ThresholdSchedule(threshold != null ? threshold : ThresholdSchedule.DEFAULT_THRESHOLD);
+            case DREAM -> new DreamSchedule(steps != null ? steps : genLength, eps);
+            case LLADA2 -> new Llada2Schedule(steps != null ? steps : resolvedBlockLength(),
+                    threshold != null ? threshold : Llada2Schedule.DEFAULT_THRESHOLD);
+        };
+    }
+
+    private void refuseUnless(Object given, String option, boolean applies) {
+        if (given != null && !applies) {
+            throw new IllegalArgumentException("--" + option + " does not apply to --schedule " + schedule);
         }
-        Object value = given.get(kind);
-        return kind.make(value != null ? value.toString() : switch (kind) {
-            case LLADA -> Integer.toString(genLength);
-            case PYRAMID -> Integer.toString(PyramidSchedule.DEFAULT_FACTOR);
-            case THRESHOLD -> Double.toString(ThresholdSchedule.DEFAULT_THRESHOLD);
-        });
     }
 
     /** Whether --steps, --factor or --threshold was given (a sweep sets them from its grid). */
@@ -237,6 +273,6 @@ final class SamplingOptions {
 
     SampleSettings settings(long eot) {
         return new SampleSettings(cfgScale, temperature, Remasking.parse(remasking), eosLogitOff, eosConfidenceOff,
-                eot, seed);
+                eot, seed, topP != null ? topP : 1, topK != null ? topK : 0);
     }
 }

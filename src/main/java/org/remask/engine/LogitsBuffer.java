@@ -62,6 +62,14 @@ public final class LogitsBuffer implements AutoCloseable {
                 settings.seed(), step, out.segment()));
     }
 
+    /**
+     * Dream's truncation of the first {@code rows} rows, in place: top-p (below 1) keeps the most likely tokens
+     * until their probability reaches it, then top-k (above 0) the k largest; the rest get probability 0.
+     */
+    public void truncate(int rows, double topP, int topK) {
+        Native.check(remask_logits_truncate(handle.get(), rows, topP, topK));
+    }
+
     MemorySegment segment() {
         return handle.get();
     }

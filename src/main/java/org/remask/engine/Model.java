@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import org.remask.ffi.remask_model_info;
 
 /**
- * A LLaDA checkpoint loaded onto a device. Thread-safe: several threads may run forwards on one model,
+ * A checkpoint of one of the {@link Family families} loaded onto a device. Thread-safe: several threads may run forwards on one model,
  * each with its own buffers. Its device memory is freed by {@link #close()}, not by the garbage collector.
  */
 public final class Model implements AutoCloseable {
@@ -45,6 +45,7 @@ public final class Model implements AutoCloseable {
 
     private static ModelInfo toInfo(MemorySegment s, String device, DType dtype) {
         return new ModelInfo(
+                Family.ofNative(remask_model_info.family(s)),
                 remask_model_info.vocab_size(s),
                 remask_model_info.mask_token_id(s),
                 remask_model_info.eos_token_id(s),
@@ -56,6 +57,8 @@ public final class Model implements AutoCloseable {
                 remask_model_info.max_sequence_length(s),
                 remask_model_info.parameter_count(s),
                 remask_model_info.weight_bytes(s),
+                remask_model_info.n_experts(s),
+                remask_model_info.experts_per_token(s),
                 device,
                 dtype);
     }
@@ -136,6 +139,18 @@ public final class Model implements AutoCloseable {
             LogitsBuffer logits) {
         Native.check(remask_forward_cached(handle.get(), tokens.segment(), cache.segment(), begin, end, rowBegin,
                 rowEnd, logits.segment()));
+    }
+
+    /**
+     * LLaDA2's block-causal forward: position p sees position j iff j / blockLength <= p / blockLength. Computes
+     * positions begin..end-1 over keys 0..end-1; with a cache (or null) their keys and values replace the cache's
+     * and the earlier positions' come from it; without one, begin is 0. Rows as in the plain forward.
+     */
+    public void forwardBlocks(TokenBuffer tokens, KvCache cache, int blockLength, int begin, int end, int rowBegin,
+            int rowEnd, LogitsBuffer logits) {
+        Native.check(remask_forward_blocks(handle.get(), tokens.segment(),
+                cache == null ? MemorySegment.NULL : cache.segment(), blockLength, begin, end, rowBegin, rowEnd,
+                logits.segment()));
     }
 
     @Override

@@ -1,7 +1,12 @@
 package org.remask.engine;
 
-/** What a loaded model is: its architecture, size and where it runs. */
+/**
+ * What a loaded model is: its architecture, size and where it runs.
+ *
+ * @param experts routed experts per MoE layer, 0 for a dense model
+ */
 public record ModelInfo(
+        Family family,
         long vocabSize,
         long maskTokenId,
         long eosTokenId,
@@ -13,6 +18,8 @@ public record ModelInfo(
         long maxSequenceLength,
         long parameterCount,
         long weightBytes,
+        long experts,
+        long expertsPerToken,
         String device,
         DType dtype) {
 

@@ -56,6 +56,19 @@ public final class TokenBuffer implements AutoCloseable {
     }
 
     /**
+     * Dream's {@code origin} step: every masked position of the block commits x0 when its uniform draw is below
+     * pTransfer; the draws are remask's noise at (seed, step), or {@code uniforms} (one per block position, read
+     * for the masked ones) when not NULL. Returns the number committed, maybe 0; they are in {@code out}.
+     */
+    public int commitOrigin(Samples samples, int blockBegin, int blockEnd, double pTransfer, long seed, long step,
+            MemorySegment uniforms, Commits out) {
+        out.remaskedCountSegment().set(ValueLayout.JAVA_LONG, 0, 0L);
+        Native.check(remask_commit_origin(handle.get(), samples.segment(), blockBegin, blockEnd, pTransfer, seed,
+                step, uniforms, out.positionsSegment(), out.tokensSegment(), out.capacity(), out.countSegment()));
+        return out.count();
+    }
+
+    /**
      * Running-confidence remasking (RCR): {@link #commit} that can take back the block's committed tokens. The
      * block keeps tokens at its positions of highest running confidence (a position's confidence when its token
      * was predicted; samples keeps them from step to step), as many as it had plus what commit would add; the

@@ -39,6 +39,8 @@ public final class Sweep {
     /** The header before the revise column: its rows are all without revision. */
     private static final String HEADER_WITHOUT_REVISE = "schedule,parameter,nfe,pass_at_1,seconds,tasks,passed";
     public static final List<String> SCHEDULES = ScheduleKind.names();
+    /** The schedules a sweep runs unless told: those made for any model. */
+    public static final List<String> DEFAULT_SCHEDULES = SCHEDULES.subList(0, 3);
     public static final List<Integer> DEFAULT_PYRAMID_FACTORS = List.of(1, 2, 3, 4, 6, 8);
     public static final List<Double> DEFAULT_THRESHOLDS = List.of(0.99, 0.95, 0.9, 0.8, 0.7, 0.5);
 
@@ -181,6 +183,8 @@ public final class Sweep {
                     case LLADA -> lladaSteps.forEach(s -> points.add(Point.llada(s).withRevise(revise)));
                     case PYRAMID -> pyramidFactors.forEach(f -> points.add(Point.pyramid(f).withRevise(revise)));
                     case THRESHOLD -> thresholds.forEach(t -> points.add(Point.threshold(t).withRevise(revise)));
+                    case DREAM, LLADA2 -> lladaSteps.forEach(s -> points.add(
+                            new Point(schedule, Integer.toString(s)).withRevise(revise)));
                 }
             }
         }

@@ -104,6 +104,42 @@ public class remask_h extends remask_h$shared {
     public static int REMASK_RULE_ENTROPY() {
         return REMASK_RULE_ENTROPY;
     }
+    private static final int REMASK_FAMILY_LLADA = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_FAMILY_LLADA 0
+     * }
+     */
+    public static int REMASK_FAMILY_LLADA() {
+        return REMASK_FAMILY_LLADA;
+    }
+    private static final int REMASK_FAMILY_DREAM = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_FAMILY_DREAM 1
+     * }
+     */
+    public static int REMASK_FAMILY_DREAM() {
+        return REMASK_FAMILY_DREAM;
+    }
+    private static final int REMASK_FAMILY_LLADA_MOE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_FAMILY_LLADA_MOE 2
+     * }
+     */
+    public static int REMASK_FAMILY_LLADA_MOE() {
+        return REMASK_FAMILY_LLADA_MOE;
+    }
+    private static final int REMASK_FAMILY_LLADA2 = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define REMASK_FAMILY_LLADA2 3
+     * }
+     */
+    public static int REMASK_FAMILY_LLADA2() {
+        return REMASK_FAMILY_LLADA2;
+    }
     private static final int REMASK_SAMPLE_EOS_LOGIT_OFF = (int)1L;
     /**
      * {@snippet lang=c :
@@ -1355,6 +1391,208 @@ public class remask_h extends remask_h$shared {
                 traceDowncall("remask_forward_cached", model, tokens, cache, begin, end, row_begin, row_end, logits);
             }
             return (int)mh$.invokeExact(model, tokens, cache, begin, end, row_begin, row_end, logits);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_forward_blocks {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_forward_blocks");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_blocks(remask_model *model, const remask_buffer *tokens, remask_buffer *cache, int64_t block_length, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end, remask_buffer *logits)
+     * }
+     */
+    public static FunctionDescriptor remask_forward_blocks$descriptor() {
+        return remask_forward_blocks.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_blocks(remask_model *model, const remask_buffer *tokens, remask_buffer *cache, int64_t block_length, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end, remask_buffer *logits)
+     * }
+     */
+    public static MethodHandle remask_forward_blocks$handle() {
+        return remask_forward_blocks.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_blocks(remask_model *model, const remask_buffer *tokens, remask_buffer *cache, int64_t block_length, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end, remask_buffer *logits)
+     * }
+     */
+    public static MemorySegment remask_forward_blocks$address() {
+        return remask_forward_blocks.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_forward_blocks(remask_model *model, const remask_buffer *tokens, remask_buffer *cache, int64_t block_length, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end, remask_buffer *logits)
+     * }
+     */
+    public static int remask_forward_blocks(MemorySegment model, MemorySegment tokens, MemorySegment cache, long block_length, long begin, long end, long row_begin, long row_end, MemorySegment logits) {
+        var mh$ = remask_forward_blocks.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_forward_blocks", model, tokens, cache, block_length, begin, end, row_begin, row_end, logits);
+            }
+            return (int)mh$.invokeExact(model, tokens, cache, block_length, begin, end, row_begin, row_end, logits);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_logits_truncate {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_DOUBLE,
+            remask_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_logits_truncate");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_logits_truncate(remask_buffer *logits, int64_t rows, double top_p, int64_t top_k)
+     * }
+     */
+    public static FunctionDescriptor remask_logits_truncate$descriptor() {
+        return remask_logits_truncate.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_logits_truncate(remask_buffer *logits, int64_t rows, double top_p, int64_t top_k)
+     * }
+     */
+    public static MethodHandle remask_logits_truncate$handle() {
+        return remask_logits_truncate.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_logits_truncate(remask_buffer *logits, int64_t rows, double top_p, int64_t top_k)
+     * }
+     */
+    public static MemorySegment remask_logits_truncate$address() {
+        return remask_logits_truncate.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_logits_truncate(remask_buffer *logits, int64_t rows, double top_p, int64_t top_k)
+     * }
+     */
+    public static int remask_logits_truncate(MemorySegment logits, long rows, double top_p, long top_k) {
+        var mh$ = remask_logits_truncate.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_logits_truncate", logits, rows, top_p, top_k);
+            }
+            return (int)mh$.invokeExact(logits, rows, top_p, top_k);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class remask_commit_origin {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_DOUBLE,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_commit_origin");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_origin(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin, int64_t block_end, double p_transfer, uint64_t seed, uint64_t step, const float *uniforms, int64_t *positions, int64_t *committed, int64_t capacity, int64_t *count)
+     * }
+     */
+    public static FunctionDescriptor remask_commit_origin$descriptor() {
+        return remask_commit_origin.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_origin(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin, int64_t block_end, double p_transfer, uint64_t seed, uint64_t step, const float *uniforms, int64_t *positions, int64_t *committed, int64_t capacity, int64_t *count)
+     * }
+     */
+    public static MethodHandle remask_commit_origin$handle() {
+        return remask_commit_origin.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_origin(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin, int64_t block_end, double p_transfer, uint64_t seed, uint64_t step, const float *uniforms, int64_t *positions, int64_t *committed, int64_t capacity, int64_t *count)
+     * }
+     */
+    public static MemorySegment remask_commit_origin$address() {
+        return remask_commit_origin.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_commit_origin(remask_buffer *tokens, const remask_buffer *samples, int64_t block_begin, int64_t block_end, double p_transfer, uint64_t seed, uint64_t step, const float *uniforms, int64_t *positions, int64_t *committed, int64_t capacity, int64_t *count)
+     * }
+     */
+    public static int remask_commit_origin(MemorySegment tokens, MemorySegment samples, long block_begin, long block_end, double p_transfer, long seed, long step, MemorySegment uniforms, MemorySegment positions, MemorySegment committed, long capacity, MemorySegment count) {
+        var mh$ = remask_commit_origin.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_commit_origin", tokens, samples, block_begin, block_end, p_transfer, seed, step, uniforms, positions, committed, capacity, count);
+            }
+            return (int)mh$.invokeExact(tokens, samples, block_begin, block_end, p_transfer, seed, step, uniforms, positions, committed, capacity, count);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -26,6 +26,9 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int64_t max_sequence_length;
  *     int64_t parameter_count;
  *     int64_t weight_bytes;
+ *     int64_t family;
+ *     int64_t n_experts;
+ *     int64_t experts_per_token;
  * }
  * }
  */
@@ -46,7 +49,10 @@ public class remask_model_info {
         remask_h.C_LONG.withName("mlp_hidden_size"),
         remask_h.C_LONG.withName("max_sequence_length"),
         remask_h.C_LONG.withName("parameter_count"),
-        remask_h.C_LONG.withName("weight_bytes")
+        remask_h.C_LONG.withName("weight_bytes"),
+        remask_h.C_LONG.withName("family"),
+        remask_h.C_LONG.withName("n_experts"),
+        remask_h.C_LONG.withName("experts_per_token")
     ).withName("remask_model_info");
 
     /**
@@ -538,6 +544,138 @@ public class remask_model_info {
      */
     public static void weight_bytes(MemorySegment struct, long fieldValue) {
         struct.set(weight_bytes$LAYOUT, weight_bytes$OFFSET, fieldValue);
+    }
+
+    private static final OfLong family$LAYOUT = (OfLong)$LAYOUT.select(groupElement("family"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t family
+     * }
+     */
+    public static final OfLong family$layout() {
+        return family$LAYOUT;
+    }
+
+    private static final long family$OFFSET = $LAYOUT.byteOffset(groupElement("family"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t family
+     * }
+     */
+    public static final long family$offset() {
+        return family$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t family
+     * }
+     */
+    public static long family(MemorySegment struct) {
+        return struct.get(family$LAYOUT, family$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t family
+     * }
+     */
+    public static void family(MemorySegment struct, long fieldValue) {
+        struct.set(family$LAYOUT, family$OFFSET, fieldValue);
+    }
+
+    private static final OfLong n_experts$LAYOUT = (OfLong)$LAYOUT.select(groupElement("n_experts"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t n_experts
+     * }
+     */
+    public static final OfLong n_experts$layout() {
+        return n_experts$LAYOUT;
+    }
+
+    private static final long n_experts$OFFSET = $LAYOUT.byteOffset(groupElement("n_experts"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t n_experts
+     * }
+     */
+    public static final long n_experts$offset() {
+        return n_experts$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t n_experts
+     * }
+     */
+    public static long n_experts(MemorySegment struct) {
+        return struct.get(n_experts$LAYOUT, n_experts$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t n_experts
+     * }
+     */
+    public static void n_experts(MemorySegment struct, long fieldValue) {
+        struct.set(n_experts$LAYOUT, n_experts$OFFSET, fieldValue);
+    }
+
+    private static final OfLong experts_per_token$LAYOUT = (OfLong)$LAYOUT.select(groupElement("experts_per_token"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t experts_per_token
+     * }
+     */
+    public static final OfLong experts_per_token$layout() {
+        return experts_per_token$LAYOUT;
+    }
+
+    private static final long experts_per_token$OFFSET = $LAYOUT.byteOffset(groupElement("experts_per_token"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t experts_per_token
+     * }
+     */
+    public static final long experts_per_token$offset() {
+        return experts_per_token$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t experts_per_token
+     * }
+     */
+    public static long experts_per_token(MemorySegment struct) {
+        return struct.get(experts_per_token$LAYOUT, experts_per_token$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t experts_per_token
+     * }
+     */
+    public static void experts_per_token(MemorySegment struct, long fieldValue) {
+        struct.set(experts_per_token$LAYOUT, experts_per_token$OFFSET, fieldValue);
     }
 
     /**

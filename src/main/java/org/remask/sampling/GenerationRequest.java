@@ -46,10 +46,19 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
                     + blockLength);
         }
         schedule.validate(genLength, blockLength);
-        if (schedule instanceof ThresholdSchedule && (sampling.remasking() == Remasking.ENTROPY
-                || sampling.remasking() == Remasking.RANDOM)) {
-            throw new IllegalArgumentException("--schedule threshold compares a probability with the threshold: use"
-                    + " --remasking low-confidence or margin, not " + sampling.remasking().cliName());
+        if ((schedule instanceof ThresholdSchedule || schedule instanceof Llada2Schedule)
+                && (sampling.remasking() == Remasking.ENTROPY || sampling.remasking() == Remasking.RANDOM)) {
+            throw new IllegalArgumentException("--schedule " + schedule.describe().split(" ")[0] + " compares a"
+                    + " probability with the threshold: use --remasking low-confidence or margin, not "
+                    + sampling.remasking().cliName());
+        }
+        if (sampling.remasking() == Remasking.ORIGIN && !(schedule instanceof DreamSchedule)) {
+            throw new IllegalArgumentException("--remasking origin commits by the dream schedule's probabilities: use"
+                    + " --schedule dream");
+        }
+        if (sampling.remasking() == Remasking.ORIGIN && revision != Revision.NONE) {
+            throw new IllegalArgumentException("--remasking origin runs without revision, not --revise "
+                    + revision.cliName());
         }
         if ((revision instanceof Revision.Rcr || revision instanceof Revision.RemdmConf)
                 && sampling.remasking() == Remasking.RANDOM) {
@@ -95,9 +104,8 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
 
     /** The same request with another noise seed (another sample of the same prompt). */
     public GenerationRequest withSeed(long seed) {
-        SampleSettings s = sampling;
-        return new GenerationRequest(promptIds, genLength, blockLength, schedule, new SampleSettings(s.cfgScale(),
-                s.temperature(), s.remasking(), s.eosLogitOff(), s.eosConfidenceOff(), s.eotId(), seed), cache, revision);
+        return new GenerationRequest(promptIds, genLength, blockLength, schedule, sampling.withSeed(seed), cache,
+                revision);
     }
 
     public int blockCount() {

@@ -1,5 +1,6 @@
 package org.remask.sampling;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Queue;
@@ -8,6 +9,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.remask.engine.Commits;
 import org.remask.engine.Model;
 import org.remask.engine.ModelInfo;
+import org.remask.engine.Remasking;
+import org.remask.engine.SampleSettings;
 
 /**
  * Runs generations on one loaded model: per block, per step, one forward (LM head on the block's rows),
@@ -44,16 +47,30 @@ public final class Sampler implements AutoCloseable {
      *     interrupted thread) throws {@link GenerationCancelledException} with what it had committed so far
      */
     public Generation generate(GenerationRequest request, StepListener listener, Cancellation cancellation) {
+        return generate(request, listener, cancellation, null);
+    }
+
+    /** Dream's origin draws of a model call (one per block position), replayed from another engine; tests only. */
+    interface OriginDraws {
+        MemorySegment at(int nfe);
+    }
+
+    Generation generate(GenerationRequest request, StepListener listener, Cancellation cancellation,
+            OriginDraws draws) {
         validate(request);
         long started = System.nanoTime();
-        Workspace.Shape shape = new Workspace.Shape(request.sampling().guided() ? 2 : 1, request.totalLength(),
+        Workspace.Shape shape = new Workspace.Shape(request.sampling().guided() ? 2 : 1, layoutLength(request),
                 request.blockLength(), request.revision() instanceof Revision.Wino);
         Workspace workspace = take(shape);
         boolean healthy = false;
         try {
             initialise(workspace, request);
             Progress progress = new Progress();
-            run(workspace, request, listener, cancellation, progress);
+            if (info.family().blockCausal()) {
+                runBlockCausal(workspace, request, listener, cancellation, progress, draws);
+            } else {
+                run(workspace, request, listener, cancellation, progress, draws);
+            }
             Generation result = snapshot(workspace, request, progress, started);
             healthy = true;
             if (progress.cancelled) {
@@ -88,10 +105,20 @@ public final class Sampler implements AutoCloseable {
                 throw new IllegalArgumentException("prompt id at index " + i + " is the mask id " + info.maskTokenId());
             }
         }
-        if (request.totalLength() > info.maxSequenceLength()) {
+        if (layoutLength(request) > info.maxSequenceLength()) {
             throw new IllegalArgumentException("prompt (" + prompt.length + ") plus gen length (" + request.genLength()
-                    + ") is " + request.totalLength() + " tokens, over the model's maximum of "
-                    + info.maxSequenceLength());
+                    + ") is " + layoutLength(request) + " tokens" + (info.family().blockCausal() ? " in whole blocks"
+                    : "") + ", over the model's maximum of " + info.maxSequenceLength());
+        }
+        if (info.family().blockCausal()) {
+            String family = info.family().architecture();
+            if (!(request.schedule() instanceof Llada2Schedule)) {
+                throw new IllegalArgumentException(family + " generates block-causally by its own schedule: use"
+                        + " --schedule llada2, not " + request.schedule().describe().split(" ")[0]);
+            }
+            if (request.revision() != Revision.NONE || request.sampling().guided()) {
+                throw new IllegalArgumentException(family + " runs without revision and classifier-free guidance");
+            }
         }
         long eot = request.sampling().eotId();
         if (eot < -1 || eot >= info.vocabSize()) {
@@ -99,9 +126,18 @@ public final class Sampler implements AutoCloseable {
         }
     }
 
+    /**
+     * The sequence's length: prompt and answer, which LLaDA2's layout pads to whole blocks counted from the
+     * sequence's start (the padding is generated too, and dropped).
+     */
+    private int layoutLength(GenerationRequest request) {
+        int b = request.blockLength();
+        return info.family().blockCausal() ? (request.totalLength() + b - 1) / b * b : request.totalLength();
+    }
+
     /** Row 0: prompt then masks. With guidance, row 1 is the unconditional copy: all masks. */
     private void initialise(Workspace workspace, GenerationRequest request) {
-        long[] row = new long[request.totalLength()];
+        long[] row = new long[workspace.shape.length()];
         Arrays.fill(row, info.maskTokenId());
         if (request.sampling().guided()) {
             workspace.tokens.write(row.length, row);
@@ -118,13 +154,11 @@ public final class Sampler implements AutoCloseable {
     }
 
     private void run(Workspace w, GenerationRequest request, StepListener listener, Cancellation cancellation,
-            Progress progress) {
+            Progress progress, OriginDraws draws) {
         int promptLength = request.promptIds().length;
         int blockLength = request.blockLength();
         int blocks = request.blockCount();
         Schedule schedule = request.schedule();
-        double threshold = schedule.threshold();
-        long seed = request.sampling().seed();
         int stepsPerBlock = schedule instanceof LladaSchedule llada ? llada.steps() / blocks : 0; // remdm loop's grid
         for (int block = 0; block < blocks; block++) {
             int begin = promptLength + block * blockLength;
@@ -150,16 +184,8 @@ public final class Sampler implements AutoCloseable {
                             ? loop.commits(step, remaining, blockLength, stepsPerBlock)
                             : schedule.commits(step, remaining, blockLength, blocks);
                     progress.forwardPositions += forward(w, request.cache(), step == 0, begin, end);
-                    w.logits.sample(blockLength, request.sampling(), progress.nfe, w.samples);
-                    added = switch (request.revision()) {
-                        case Revision.Rcr rcr -> w.tokens.commitRunning(w.samples, begin, end, k, threshold, w.commits);
-                        case Revision.RemdmConf conf -> w.tokens.commitRemdm(w.samples, begin, end, k, threshold, true,
-                                conf.sigmaMax(), seed, progress.nfe, w.commits);
-                        case Revision.RemdmLoop loop -> w.tokens.commitRemdm(w.samples, begin, end, k, threshold, false,
-                                loop.sigma(step, stepsPerBlock), seed, progress.nfe, w.commits);
-                        default -> w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
-                    };
-                    if (added < 1 && !(request.revision() instanceof Revision.RemdmLoop)) {
+                    added = sampleAndCommit(w, request, step, k, stepsPerBlock, begin, end, progress.nfe, draws);
+                    if (added < 1 && !schedule.mayCommitNothing() && !(request.revision() instanceof Revision.RemdmLoop)) {
                         throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
                     }
                 }
@@ -170,6 +196,82 @@ public final class Sampler implements AutoCloseable {
                 progress.nfe++;
             }
         }
+    }
+
+    /**
+     * LLaDA2's generate: blocks of the block length from the sequence's start (the prompt's last block is the
+     * first generated), each seeing itself and the blocks before it; a block's steps end when it holds no mask;
+     * the generation stops after a block that committed EOS, and what it did not reach reads as EOS.
+     */
+    private void runBlockCausal(Workspace w, GenerationRequest request, StepListener listener,
+            Cancellation cancellation, Progress progress, OriginDraws draws) {
+        int promptLength = request.promptIds().length;
+        int blockLength = request.blockLength();
+        int first = promptLength / blockLength;
+        int blocks = w.shape.length() / blockLength;
+        long eos = info.eosTokenId();
+        for (int block = first; block < blocks; block++) {
+            int begin = block * blockLength;
+            int end = begin + blockLength;
+            int remaining = end - Math.max(begin, promptLength);
+            boolean ended = false;
+            for (int step = 0; remaining > 0; step++) {
+                if ((cancellation != null && cancellation.isCancelled()) || Thread.currentThread().isInterrupted()) {
+                    progress.cancelled = true;
+                    return;
+                }
+                int k = request.schedule().commits(step, remaining, blockLength, blocks - first);
+                // With a cache (exact here: nothing before a block sees it), the first block's first step fills it,
+                // a later block's first step recomputes the block before it (final now) and its own, other steps
+                // only their block.
+                int from = 0;
+                if (request.cache() != CacheMode.NONE) {
+                    from = step > 0 ? begin : block == first ? 0 : begin - blockLength;
+                }
+                model.forwardBlocks(w.tokens, request.cache() == CacheMode.NONE ? null : w.cache(model), blockLength,
+                        from, end, begin, end, w.logits);
+                progress.forwardPositions += end - from;
+                remaining -= sampleAndCommit(w, request, step, k, 0, begin, end, progress.nfe, draws);
+                for (int i = 0; i < w.commits.count(); i++) {
+                    ended |= w.commits.token(i) == eos;
+                }
+                if (listener != null) {
+                    listener.onStep(event(progress.nfe, block - first, promptLength, w.commits));
+                }
+                progress.nfe++;
+            }
+            if (ended && end < request.totalLength()) {
+                long[] rest = new long[request.totalLength() - end];
+                Arrays.fill(rest, eos);
+                w.tokens.write(end, rest);
+                return;
+            }
+        }
+    }
+
+    /** One step after its forward: truncation, the sampling pass and the commit its rules ask for; returns the net tokens added. */
+    private static int sampleAndCommit(Workspace w, GenerationRequest request, int step, int k, int stepsPerBlock,
+            int begin, int end, int nfe, OriginDraws draws) {
+        SampleSettings sampling = request.sampling();
+        int rows = end - begin;
+        if (sampling.truncates()) {
+            w.logits.truncate(rows, sampling.topP(), sampling.topK());
+        }
+        w.logits.sample(rows, sampling, nfe, w.samples);
+        double threshold = request.schedule().threshold();
+        long seed = sampling.seed();
+        if (sampling.remasking() == Remasking.ORIGIN) {
+            return w.tokens.commitOrigin(w.samples, begin, end, ((DreamSchedule) request.schedule()).transfer(step), seed,
+                    nfe, draws == null ? MemorySegment.NULL : draws.at(nfe), w.commits);
+        }
+        return switch (request.revision()) {
+            case Revision.Rcr rcr -> w.tokens.commitRunning(w.samples, begin, end, k, threshold, w.commits);
+            case Revision.RemdmConf conf -> w.tokens.commitRemdm(w.samples, begin, end, k, threshold, true,
+                    conf.sigmaMax(), seed, nfe, w.commits);
+            case Revision.RemdmLoop loop -> w.tokens.commitRemdm(w.samples, begin, end, k, threshold, false,
+                    loop.sigma(step, stepsPerBlock), seed, nfe, w.commits);
+            default -> w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
+        };
     }
 
     /**

@@ -14,7 +14,11 @@ public enum ScheduleKind {
     /** The pyramidal schedule; the parameter is the factor F (step i commits i / F + 1 tokens). */
     PYRAMID("factor"),
     /** Fast-dLLM's confidence threshold; the parameter is the threshold in (0, 1]. */
-    THRESHOLD("threshold");
+    THRESHOLD("threshold"),
+    /** Dream's count schedule over the whole generation; the parameter is the number of model calls. */
+    DREAM("steps"),
+    /** LLaDA2's per-block shares with its 0.95 threshold; the parameter is the number of steps per block. */
+    LLADA2("steps");
 
     private final String parameter;
 
@@ -22,12 +26,12 @@ public enum ScheduleKind {
         this.parameter = parameter;
     }
 
-    /** The name the command line, results files and reports use: llada, pyramid, threshold. */
+    /** The name the command line, results files and reports use: llada, pyramid, threshold, dream, llada2. */
     public String cliName() {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** What the parameter is called: steps, factor, threshold. */
+    /** What the parameter is called: steps, factor or threshold. */
     public String parameter() {
         return parameter;
     }
@@ -63,6 +67,8 @@ public enum ScheduleKind {
             case LLADA -> new LladaSchedule(Integer.parseInt(v));
             case PYRAMID -> new PyramidSchedule(Integer.parseInt(v));
             case THRESHOLD -> new ThresholdSchedule(Double.parseDouble(v));
+            case DREAM -> new DreamSchedule(Integer.parseInt(v), DreamSchedule.DEFAULT_EPS);
+            case LLADA2 -> new Llada2Schedule(Integer.parseInt(v), Llada2Schedule.DEFAULT_THRESHOLD);
         };
     }
 }

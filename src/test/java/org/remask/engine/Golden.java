@@ -28,7 +28,12 @@ public final class Golden {
     public record Forward(long[] inputIds, float[][] logits) {}
 
     public static Forward forward(String model) {
-        for (Object entry : list("forward.json")) {
+        return forward("forward.json", model);
+    }
+
+    /** The entry of one model in a forward.json under golden/ (families/forward.json: the other families'). */
+    public static Forward forward(String file, String model) {
+        for (Object entry : list(file)) {
             Map<?, ?> map = (Map<?, ?>) entry;
             if (model.equals(map.get("model"))) {
                 List<?> ids = (List<?>) map.get("input_ids");

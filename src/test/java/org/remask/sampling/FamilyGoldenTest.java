@@ -1,0 +1,205 @@
+package org.remask.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.remask.engine.DType;
+import org.remask.engine.Family;
+import org.remask.engine.Golden;
+import org.remask.engine.KvCache;
+import org.remask.engine.LogitsBuffer;
+import org.remask.engine.Model;
+import org.remask.engine.Remasking;
+import org.remask.engine.SampleSettings;
+import org.remask.engine.TokenBuffer;
+
+/**
+ * Dream, LLaDA-MoE and LLaDA2 against their published code: every case of golden/families (forward.json's raw
+ * logits, generate.json's generations step by step at temperature 0), written by a reference that is
+ * bit-identical to the published modeling code on these tiny checkpoints.
+ */
+class FamilyGoldenTest {
+    private static final String FORWARD = "families/forward.json";
+
+    static Stream<Arguments> forwardCases() {
+        return Golden.list(FORWARD).stream().map(c -> Arguments.of(((Map<?, ?>) c).get("model"), c));
+    }
+
+    static Stream<Arguments> generateCases() {
+        return Golden.list("families/generate.json").stream().map(c -> Arguments.of(((Map<?, ?>) c).get("case"), c));
+    }
+
+    private static Model load(String name, DType dtype) {
+        return Model.load(Golden.checkpoint("families/" + name), "cpu", dtype);
+    }
+
+    private static float[][] forward(Model model, long[] ids, int rowBegin, int rowEnd) {
+        try (TokenBuffer tokens = model.newTokens(1, ids.length);
+                LogitsBuffer logits = model.newLogits(rowEnd - rowBegin)) {
+            tokens.write(0, ids);
+            model.forward(tokens, rowBegin, rowEnd, logits);
+            return logits.readRows(rowEnd - rowBegin);
+        }
+    }
+
+    /** The rows the sampler reads: Dream's row i is the model's output at i - 1 (row 0 its own). */
+    private static float[][] sampled(Family family, float[][] raw) {
+        if (family != Family.DREAM) {
+            return raw;
+        }
+        float[][] shifted = new float[raw.length][];
+        shifted[0] = raw[0];
+        System.arraycopy(raw, 0, shifted, 1, raw.length - 1);
+        return shifted;
+    }
+
+    private static float bfloat16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        return Float.intBitsToFloat((bits + 0x7FFF + ((bits >>> 16) & 1)) & 0xFFFF0000);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("forwardCases")
+    void logitsEqualThePublishedCode(String name, Map<?, ?> golden) {
+        boolean bf16 = golden.get("dtype").equals("BF16");
+        Golden.Forward expected = Golden.forward(FORWARD, name);
+        try (Model model = load(name, bf16 ? DType.BFLOAT16 : DType.FLOAT32)) {
+            assertEquals(golden.get("family"), switch (model.info().family()) {
+                case DREAM -> "dream";
+                case LLADA_MOE -> "lladamoe";
+                case LLADA2 -> "llada2";
+                case LLADA -> "llada";
+            });
+            long[] ids = expected.inputIds();
+            float[][] want = sampled(model.info().family(), expected.logits());
+            float[][] got = forward(model, ids, 0, ids.length);
+            double worst = 0;
+            for (int r = 0; r < got.length; r++) {
+                for (int v = 0; v < got[r].length; v++) {
+                    // bf16: the reference's logits are bf16 values printed to 5 significant digits or 6 decimals;
+                    // rounding recovers all but the smallest, which the 6 decimals hold to 5e-7.
+                    float error = Math.abs(got[r][v] - want[r][v]);
+                    worst = Math.max(worst, bf16 && (got[r][v] == bfloat16(want[r][v]) || error <= 5e-7) ? 0 : error);
+                }
+            }
+            assertTrue(bf16 ? worst == 0 : worst < 1e-4, name + ": max |logit - reference| = " + worst);
+
+            // The LM head on the last rows only (Dream's first of them read from the row before) gives those rows.
+            int from = ids.length - 8;
+            float[][] tail = forward(model, ids, from, ids.length);
+            for (int r = 0; r < tail.length; r++) {
+                assertArrayEquals(got[from + r], tail[r], 1e-5f, "row " + (from + r) + " computed alone");
+            }
+        }
+    }
+
+    @Test
+    void aBlockCausalForwardCachesFinishedBlocksExactly() {
+        Golden.Forward golden = Golden.forward(FORWARD, "tiny-llada2-f32");
+        long[] ids = golden.inputIds();
+        int n = ids.length, block = 8, last = n / block * block;
+        try (Model model = load("tiny-llada2-f32", DType.FLOAT32);
+                TokenBuffer tokens = model.newTokens(1, n);
+                KvCache cache = model.newCache(1, n);
+                LogitsBuffer logits = model.newLogits(n)) {
+            tokens.write(0, ids);
+            // One block of the whole sequence sees everything: the plain forward.
+            model.forwardBlocks(tokens, null, n, 0, n, 0, n, logits);
+            float[][] whole = logits.readRows(n);
+            for (int r = 0; r < n; r++) {
+                assertArrayEquals(golden.logits()[r], whole[r], 1e-4f, "row " + r);
+            }
+            // Blocks of 8: the last block's rows, at once and from a cache filled by the blocks before it.
+            model.forwardBlocks(tokens, null, block, 0, n, last, n, logits);
+            float[][] direct = logits.readRows(n - last);
+            model.forwardBlocks(tokens, cache, block, 0, last, 0, last, logits);
+            model.forwardBlocks(tokens, cache, block, last, n, last, n, logits);
+            float[][] cached = logits.readRows(n - last);
+            for (int r = 0; r < direct.length; r++) {
+                assertArrayEquals(direct[r], cached[r], 1e-4f, "row " + (last + r));
+                assertTrue(Arrays.mismatch(direct[r], whole[last + r]) >= 0, "the block-causal mask changes row " + r);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("generateCases")
+    void generationsEqualThePublishedCodeStepByStep(String name, Map<?, ?> golden) {
+        generate(name, golden, CacheMode.NONE);
+    }
+
+    @ParameterizedTest(name = "{0} (cached)")
+    @MethodSource("generateCases")
+    void llada2sCacheChangesNothing(String name, Map<?, ?> golden) {
+        if (golden.get("family").equals("llada2")) {
+            generate(name, golden, CacheMode.PREFIX);
+        }
+    }
+
+    private static void generate(String name, Map<?, ?> golden, CacheMode cache) {
+        Map<?, ?> params = (Map<?, ?>) golden.get("params");
+        long[] prompt = GenerateGoldenTest.longs(golden.get("prompt_ids"));
+        int genLength = GenerateGoldenTest.integer(params, "gen_length");
+        List<?> expectedSteps = (List<?>) golden.get("steps");
+        boolean[] masked = new boolean[genLength];
+        Arrays.fill(masked, true);
+        GenerationRequest request = switch ((String) golden.get("schedule")) {
+            case "dream" -> new GenerationRequest(prompt, genLength, genLength,
+                    new DreamSchedule(GenerateGoldenTest.integer(params, "steps"), ((Number) params.get("eps")).doubleValue()),
+                    new SampleSettings(0, 0, Remasking.parse((String) params.get("alg")), false, false, -1, 0,
+                            params.get("top_p") == null ? 1 : ((Number) params.get("top_p")).doubleValue(),
+                            params.get("top_k") == null ? 0 : GenerateGoldenTest.integer(params, "top_k")), cache);
+            case "llada" -> new GenerationRequest(prompt, genLength, GenerateGoldenTest.integer(params, "block_length"),
+                    new LladaSchedule(GenerateGoldenTest.integer(params, "steps")), SampleSettings.GREEDY, cache);
+            case "llada2" -> new GenerationRequest(prompt, genLength, GenerateGoldenTest.integer(params, "block_length"),
+                    new Llada2Schedule(GenerateGoldenTest.integer(params, "steps"),
+                            ((Number) params.get("threshold")).doubleValue()), SampleSettings.GREEDY, cache);
+            default -> throw new IllegalArgumentException("unknown schedule " + golden.get("schedule"));
+        };
+        String model = (String) golden.get("model");
+        List<StepEvent> steps = new ArrayList<>();
+        try (Model m = load(model, DType.FLOAT32);
+                Sampler sampler = new Sampler(m);
+                Arena arena = Arena.ofConfined()) {
+            assertEquals(510, m.info().maskTokenId());
+            MemorySegment draws = arena.allocate(ValueLayout.JAVA_FLOAT, genLength);
+            // origin's recorded uniforms are per masked position in order; the engine reads them by block position.
+            Sampler.OriginDraws replay = nfe -> {
+                List<?> uniforms = (List<?>) ((Map<?, ?>) expectedSteps.get(nfe)).get("uniforms");
+                for (int i = 0, next = 0; i < genLength; i++) {
+                    draws.setAtIndex(ValueLayout.JAVA_FLOAT, i, masked[i] ? ((Number) uniforms.get(next++)).floatValue() : 2f);
+                }
+                return draws;
+            };
+            StepListener track = step -> {
+                steps.add(step);
+                Arrays.stream(step.positions()).filter(p -> p < genLength).forEach(p -> masked[p] = false);
+            };
+            Generation result = sampler.generate(request, track, null, replay);
+
+            assertEquals(GenerateGoldenTest.integer(golden, "nfe"), result.nfe(), "NFE");
+            assertEquals(expectedSteps.size(), steps.size());
+            for (int i = 0; i < steps.size(); i++) {
+                Map<?, ?> expected = (Map<?, ?>) expectedSteps.get(i);
+                assertArrayEquals(GenerateGoldenTest.longs(expected.get("positions")),
+                        Arrays.stream(steps.get(i).positions()).asLongStream().toArray(), "positions of step " + i);
+                assertArrayEquals(GenerateGoldenTest.longs(expected.get("tokens")), steps.get(i).tokens(),
+                        "tokens of step " + i);
+            }
+            assertArrayEquals(GenerateGoldenTest.longs(golden.get("ids")), result.ids(), name);
+        }
+    }
+}

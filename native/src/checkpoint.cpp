@@ -500,13 +500,17 @@ Config read_llada2(const ConfigReader& r, const std::string& directory) {
 
 // What every family needs of its sizes and ids.
 void check(const ConfigReader& r, const Config& c) {
+  // The fields by the names the family's config.json gives them.
+  bool llada = c.family == Family::Llada;
+  std::string d_model = llada ? "d_model" : "hidden_size", heads = llada ? "n_heads" : "num_attention_heads",
+              kv_heads = llada ? "n_kv_heads" : "num_key_value_heads";
   if (c.d_model <= 0 || c.n_layers <= 0 || c.n_heads <= 0 || c.vocab_size <= 0 || c.max_sequence_length <= 0)
-    r.fail("the model width, layer count, head count, vocab_size and maximum sequence length must be positive");
+    r.fail(d_model + ", the layer count, " + heads + ", vocab_size and the maximum sequence length must be positive");
   if (c.head_size < 0 || (c.head_size == 0 && c.d_model % c.n_heads != 0) || c.head_dim() % 2 != 0)
-    r.fail("d_model " + std::to_string(c.d_model) + " must split into " + std::to_string(c.n_heads) +
+    r.fail(d_model + " " + std::to_string(c.d_model) + " must split into " + heads + " " + std::to_string(c.n_heads) +
            " heads of even size");
   if (c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0)
-    r.fail(std::to_string(c.n_kv_heads) + " key/value heads must divide " + std::to_string(c.n_heads) + " heads");
+    r.fail(kv_heads + " " + std::to_string(c.n_kv_heads) + " must divide " + heads + " " + std::to_string(c.n_heads));
   bool dense = c.n_experts == 0 || std::find(c.moe_layers.begin(), c.moe_layers.end(), false) != c.moe_layers.end();
   if (dense && c.mlp_hidden_size <= 0) r.fail("the dense SwiGLU's width must be positive");
   if (c.n_experts > 0 && (c.experts_per_token <= 0 || c.experts_per_token > c.n_experts || c.expert_hidden_size <= 0 ||

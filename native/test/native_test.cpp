@@ -29,6 +29,9 @@ void forward_case(const std::string& golden, const remask::Json& entry, const st
   for (const auto& id : entry.find("input_ids")->items()) ids.push_back(id.as_int());
   const auto& rows = entry.find("logits")->items();
   int64_t T = static_cast<int64_t>(ids.size());
+  // Dream's recorded logits are its raw output; remask's row t is the distribution of position t, output t - 1.
+  const remask::Json* family = entry.find("family");
+  bool shifted = family != nullptr && family->as_string() == "dream";
 
   remask_model* model = nullptr;
   remask_buffer* tokens = nullptr;
@@ -49,7 +52,7 @@ void forward_case(const std::string& golden, const remask::Json& entry, const st
     double worst = 0;
     int64_t argmax_mismatches = 0;
     for (int64_t t = 0; t < T; ++t) {
-      const auto& expected = rows[t].items();
+      const auto& expected = rows[shifted ? std::max<int64_t>(t - 1, 0) : t].items();
       int64_t best_ours = 0, best_ref = 0;
       for (int64_t v = 0; v < V; ++v) {
         double e = expected[v].as_double();
@@ -139,6 +142,92 @@ void generate_case(const std::string& golden, const remask::Json& c, const std::
       if (!step.find("positions")->items().empty()) expected.push_back(ints(*step.find("positions")));
     check(steps == expected, name + ": committed positions equal the reference, step by step (" +
                                  std::to_string(nfe) + " NFE)");
+  }
+  remask_buffer_free(samples);
+  remask_buffer_free(logits);
+  remask_buffer_free(tokens);
+  remask_model_free(model);
+}
+
+// Dream's and LLaDA2's generate.json cases through the C ABI, with the schedules' arithmetic as the Java sampler
+// does it (DreamSchedule, Llada2Schedule, Sampler.runBlockCausal); origin replays the recorded uniforms.
+void family_case(const std::string& golden, const remask::Json& c, const std::string& device) {
+  std::string name = c.find("case")->as_string(), schedule = c.find("schedule")->as_string();
+  const remask::Json& params = *c.find("params");
+  std::vector<int64_t> prompt = ints(*c.find("prompt_ids"));
+  const auto& expected = c.find("steps")->items();
+  bool dream = schedule == "dream";
+  int64_t P = static_cast<int64_t>(prompt.size()), L = as_int(params, "gen_length");
+  int64_t B = dream ? L : as_int(params, "block_length");
+  int64_t length = dream ? P + L : (P + L + B - 1) / B * B, steps = as_int(params, "steps");
+  remask_model* model = nullptr;
+  remask_buffer *tokens = nullptr, *logits = nullptr, *samples = nullptr;
+  remask_model_info info{};
+  bool ok = call(remask_model_load((golden + "/" + c.find("model")->as_string()).c_str(), device.c_str(), "float32", &model),
+                 "load") &&
+            call(remask_model_info_get(model, &info), "info") && call(remask_tokens_new(model, 1, length, &tokens), "tokens") &&
+            call(remask_tokens_write(tokens, 0, prompt.data(), P), "write") &&
+            call(remask_logits_new(model, B, &logits), "logits") && call(remask_samples_new(model, B, &samples), "samples");
+  std::vector<std::vector<int64_t>> got, want;
+  for (const auto& step : expected) want.push_back(ints(*step.find("positions")));
+  std::vector<int64_t> positions(B), committed(B);
+  std::vector<float> uniforms(B);
+  int64_t nfe = 0;
+  if (dream) {
+    std::string alg = params.find("alg")->as_string();
+    int32_t rule = alg == "topk_margin" ? REMASK_RULE_MARGIN : alg == "entropy" ? REMASK_RULE_ENTROPY : REMASK_RULE_LOW_CONFIDENCE;
+    double eps = params.find("eps")->as_double(), size = (eps - 1) / static_cast<double>(steps);
+    auto time = [&](int64_t i) { return static_cast<float>(i < (steps + 1) / 2 ? 1 + size * i : eps - size * (steps - i)); };
+    const remask::Json* top_p = params.find("top_p");
+    const remask::Json* top_k = params.find("top_k");
+    std::vector<char> masked(L, 1);
+    int64_t remaining = L;
+    for (int64_t i = 0; ok && i < steps && remaining > 0; ++i, ++nfe) {
+      float transfer = i == steps - 1 ? 1.0f : 1.0f - time(i + 1) / time(i);
+      int64_t count = 0, k = i == steps - 1 ? remaining : static_cast<int64_t>(static_cast<float>(remaining) * transfer);
+      ok = call(remask_forward(model, tokens, P, P + L, logits), "forward") &&
+           call(remask_logits_truncate(logits, L, top_p->is_null() ? 1.0 : top_p->as_double(),
+                                       top_k->is_null() ? 0 : top_k->as_int()), "truncate") &&
+           call(remask_sample(logits, L, 0, 0.0, 0.0, rule, 0, -1, 0, nfe, samples), "sample");
+      if (ok && alg == "origin") {
+        const auto& draws = expected[i].find("uniforms")->items();
+        for (int64_t p = 0, next = 0; p < L; ++p) uniforms[p] = masked[p] ? static_cast<float>(draws[next++].as_double()) : 2.0f;
+        ok = call(remask_commit_origin(tokens, samples, P, P + L, transfer, 0, nfe, uniforms.data(), positions.data(),
+                                       committed.data(), B, &count), "commit origin");
+      } else if (ok) {
+        ok = call(remask_commit(tokens, samples, P, P + L, k, INFINITY, positions.data(), committed.data(), B, &count), "commit");
+      }
+      std::vector<int64_t> step;
+      for (int64_t j = 0; j < count; ++j) step.push_back(positions[j] - P), masked[positions[j] - P] = 0;
+      got.push_back(step);
+      remaining -= count;
+    }
+  } else {  // llada2
+    double threshold = std::nextafter(params.find("threshold")->as_double(), INFINITY);
+    for (int64_t block = P / B; ok && block < length / B; ++block) {
+      int64_t begin = block * B, end = begin + B, remaining = end - std::max(begin, P);
+      bool eos = false;
+      for (int64_t step = 0; ok && remaining > 0; ++step, ++nfe) {
+        int64_t count = 0, k = std::min(B / steps + (step < B % steps ? 1 : 0), remaining);
+        ok = call(remask_forward_blocks(model, tokens, nullptr, B, 0, end, begin, end, logits), "forward blocks") &&
+             call(remask_sample(logits, B, 0, 0.0, 0.0, REMASK_RULE_LOW_CONFIDENCE, 0, -1, 0, nfe, samples), "sample") &&
+             call(remask_commit(tokens, samples, begin, end, k, threshold, positions.data(), committed.data(), B, &count),
+                  "commit");
+        std::vector<int64_t> step_positions;
+        for (int64_t j = 0; j < count; ++j) step_positions.push_back(positions[j] - P), eos |= committed[j] == info.eos_token_id;
+        got.push_back(step_positions);
+        remaining -= count;
+      }
+      if (eos) break;
+    }
+  }
+  std::vector<int64_t> ids(L);
+  ok = ok && call(remask_tokens_read(tokens, P, ids.data(), L), "read");
+  check(ok, name + ": generates on " + device);
+  if (ok) {
+    check(ids == ints(*c.find("ids")), name + ": ids equal the reference");
+    check(got == want && nfe == as_int(c, "nfe"), name + ": committed positions equal the reference, step by step (" +
+                                                      std::to_string(nfe) + " NFE)");
   }
   remask_buffer_free(samples);
   remask_buffer_free(logits);
@@ -438,6 +527,20 @@ int main(int argc, char** argv) {
   remask::Json revise_cases = remask::Json::parse(revise_text.str());
   for (const auto& c : revise_cases.items()) revise_case(golden, c, device);
   if (device != "cpu") kernels_match_cpu(golden, device);
+
+  // The other families: golden/families holds their checkpoints and vectors.
+  std::string families = golden + "/families";
+  std::ifstream families_forward(families + "/forward.json"), families_generate(families + "/generate.json");
+  std::stringstream families_forward_text, families_generate_text;
+  families_forward_text << families_forward.rdbuf();
+  families_generate_text << families_generate.rdbuf();
+  remask::Json family_forwards = remask::Json::parse(families_forward_text.str());
+  remask::Json family_generations = remask::Json::parse(families_generate_text.str());
+  for (const auto& entry : family_forwards.items()) forward_case(families, entry, device);
+  for (const auto& c : family_generations.items()) {
+    if (c.find("schedule")->as_string() == "llada") generate_case(families, c, device, nullptr);
+    else family_case(families, c, device);
+  }
 
   return checks::report();
 }

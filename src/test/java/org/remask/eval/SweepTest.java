@@ -96,7 +96,7 @@ class SweepTest {
             for (int s : steps) {
                 assertEquals(0, s % blocks, Arrays.toString(lb) + " steps " + s);
             }
-            List<Sweep.Point> grid = Sweep.grid(Sweep.SCHEDULES, steps, Sweep.DEFAULT_PYRAMID_FACTORS,
+            List<Sweep.Point> grid = Sweep.grid(Sweep.DEFAULT_SCHEDULES, steps, Sweep.DEFAULT_PYRAMID_FACTORS,
                     Sweep.DEFAULT_THRESHOLDS);
             assertEquals(steps.size() + 12, grid.size());
             grid.forEach(p -> p.toSchedule().validate(lb[0], lb[1]));
@@ -109,7 +109,7 @@ class SweepTest {
 
     @Test
     void writesTheCsvThePlotAndTheSummary(@TempDir Path dir) throws IOException {
-        List<Sweep.Point> grid = Sweep.grid(Sweep.SCHEDULES, List.of(64, 32, 16, 8), List.of(1, 2, 4),
+        List<Sweep.Point> grid = Sweep.grid(Sweep.DEFAULT_SCHEDULES, List.of(64, 32, 16, 8), List.of(1, 2, 4),
                 List.of(0.5, 0.75));
         AtomicInteger calls = new AtomicInteger();
         StringWriter log = new StringWriter();
@@ -167,7 +167,7 @@ class SweepTest {
     @Test
     void anInterruptedSweepResumesWhereItStopped(@TempDir Path dir) throws IOException {
         List<Task> tasks = tasks().subList(0, 2);
-        List<Sweep.Point> grid = Sweep.grid(Sweep.SCHEDULES, List.of(64, 32), List.of(1, 2), List.of(0.5));
+        List<Sweep.Point> grid = Sweep.grid(Sweep.DEFAULT_SCHEDULES, List.of(64, 32), List.of(1, 2), List.of(0.5));
         AtomicInteger calls = new AtomicInteger();
         AtomicInteger points = new AtomicInteger();
         Function<Sweep.Point, Completer> interrupted = p -> {

@@ -656,19 +656,20 @@ class KernelTest {
     }
 
     @Test
-    void commitRejectsKBelowOne() {
+    void commitRejectsANegativeKAndCommitsByThresholdAloneAtZero() {
         try (LogitsBuffer logits = model.newLogits(2);
                 Samples samples = sampled(logits, new int[] {1, 2}, new double[] {0.5, 0.6});
                 TokenBuffer tokens = model.newTokens(1, 2);
                 Commits commits = new Commits(2)) {
-            for (int k : new int[] {0, -1}) {
-                RemaskException e = assertThrows(RemaskException.class,
-                        () -> tokens.commit(samples, 0, 2, k, Double.POSITIVE_INFINITY, commits));
-                assertEquals(RemaskException.Kind.INVALID_ARGUMENT, e.kind());
-                assertTrue(e.getMessage().contains("k = " + k), e.getMessage());
-            }
+            RemaskException e = assertThrows(RemaskException.class,
+                    () -> tokens.commit(samples, 0, 2, -1, Double.POSITIVE_INFINITY, commits));
+            assertEquals(RemaskException.Kind.INVALID_ARGUMENT, e.kind());
+            assertTrue(e.getMessage().contains("k = -1"), e.getMessage());
             assertArrayEquals(new long[] {MASK, MASK}, tokens.read(0, 2), "a rejected commit writes nothing");
-            assertEquals(1, tokens.commit(samples, 0, 2, 1, Double.POSITIVE_INFINITY, commits), "still usable");
+            assertEquals(0, tokens.commit(samples, 0, 2, 0, Double.POSITIVE_INFINITY, commits), "k 0, no threshold");
+            assertEquals(1, tokens.commit(samples, 0, 2, 0, 0.55, commits), "k 0: those at or above the threshold");
+            assertEquals(1, commits.position(0));
+            assertArrayEquals(new long[] {MASK, 2}, tokens.read(0, 2));
         }
     }
 }

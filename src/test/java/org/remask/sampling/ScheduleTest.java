@@ -228,16 +228,17 @@ class ScheduleTest {
     /** The registry names each schedule once: parse, canonical parameter, make, and the schedule's own description. */
     @Test
     void theRegistryNamesAndMakesEverySchedule() {
-        assertEquals(List.of("llada", "pyramid", "threshold"), ScheduleKind.names());
+        assertEquals(List.of("llada", "pyramid", "threshold", "dream", "llada2"), ScheduleKind.names());
         for (ScheduleKind kind : ScheduleKind.values()) {
             assertEquals(kind, ScheduleKind.parse(kind.cliName()));
             String value = kind == ScheduleKind.THRESHOLD ? "0.50" : " 8";
             Schedule schedule = kind.make(value);
-            assertEquals(kind.cliName() + " --" + kind.parameter() + " " + kind.canonical(value), schedule.describe());
+            assertTrue(schedule.describe().startsWith(kind.cliName() + " --" + kind.parameter() + " "
+                    + kind.canonical(value)), schedule.describe());
         }
         assertEquals("0.5", ScheduleKind.THRESHOLD.canonical("0.50"));
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> ScheduleKind.parse("fast"));
-        assertEquals("unknown schedule 'fast' (use llada, pyramid or threshold)", unknown.getMessage());
+        assertEquals("unknown schedule 'fast' (use llada, pyramid, threshold, dream or llada2)", unknown.getMessage());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> ScheduleKind.LLADA.make("x"));
         assertEquals("bad llada steps 'x'", bad.getMessage());
     }

@@ -36,8 +36,8 @@ final class SamplingOptions {
             + " (default: llada2 for an LLaDA2 model, dream where generation_config.json has Dream's alg, else llada).")
     String schedule; // ScheduleKind's names
 
-    @Option(names = "--steps", paramLabel = "N", description = "llada, dream: model calls in all (default: the gen"
-            + " length, or dream's steps in generation_config.json); llada2: steps per block (default: the block length).")
+    @Option(names = "--steps", paramLabel = "N", description = "Model calls: llada and dream in all, llada2 per block"
+            + " (default: the gen length; dream: steps in generation_config.json, if any; llada2: the block length).")
     Integer steps;
 
     // --steps, --factor and --threshold stay null unless given, so that one given to another schedule is refused.
@@ -46,9 +46,9 @@ final class SamplingOptions {
     Integer factor;
 
     @Option(names = "--threshold", paramLabel = "T",
-            description = "threshold: commit every position with confidence >= T, in (0, 1] (default: "
-                    + ThresholdSchedule.DEFAULT_THRESHOLD + "); llada2: every one above T when they are at least the"
-                    + " step's share (default: " + Llada2Schedule.DEFAULT_THRESHOLD + ").")
+            description = "threshold: commit every position with confidence >= T, in (0, 1]; llada2: every one above T"
+                    + " when they are at least the step's share (default: " + ThresholdSchedule.DEFAULT_THRESHOLD
+                    + "; llada2: " + Llada2Schedule.DEFAULT_THRESHOLD + ").")
     Double threshold;
 
     @Option(names = "--cache", defaultValue = "none", paramLabel = "C",

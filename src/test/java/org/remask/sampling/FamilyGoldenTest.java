@@ -135,6 +135,52 @@ class FamilyGoldenTest {
         }
     }
 
+    static Stream<Arguments> features() {
+        return Stream.of("tiny-dream-f32", "tiny-lladamoe-f32").flatMap(model -> Stream.of(
+                Arguments.of(model, "prefix cache", CacheMode.PREFIX, 0.0, Revision.NONE),
+                Arguments.of(model, "dual cache", CacheMode.DUAL, 0.0, Revision.NONE),
+                Arguments.of(model, "cfg", CacheMode.NONE, 1.0, Revision.NONE),
+                Arguments.of(model, "rcr", CacheMode.NONE, 0.0, new Revision.Rcr()),
+                Arguments.of(model, "remdm", CacheMode.NONE, 0.0, Revision.parse("remdm"))));
+    }
+
+    /** What the README's family table says Dream and LLaDA-MoE run: every position filled, blocks in order. */
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("features")
+    void theFamiliesRunTheEnginesFeatures(String model, String feature, CacheMode cache, double cfg, Revision revise) {
+        long[] prompt = {1, 2, 3, 4, 5, 6, 7};
+        try (Model m = load(model, DType.FLOAT32); Sampler sampler = new Sampler(m)) {
+            GenerationRequest request = new GenerationRequest(prompt, 32, 16, new LladaSchedule(16),
+                    new SampleSettings(cfg, 0, Remasking.LOW_CONFIDENCE, false, false, -1, 0), cache, revise);
+            List<StepEvent> steps = new ArrayList<>();
+            Generation result = sampler.generate(request, steps::add, null);
+            assertEquals(16, result.nfe());
+            assertTrue(Arrays.stream(result.ids()).noneMatch(id -> id == m.info().maskTokenId()), feature);
+            for (int i = 1; i < steps.size(); i++) {
+                assertTrue(steps.get(i).block() >= steps.get(i - 1).block());
+            }
+        }
+    }
+
+    @Test
+    void whatAFamilyCannotRunIsRefused() {
+        long[] prompt = {1, 2, 3};
+        try (Model dream = load("tiny-dream-f32", DType.FLOAT32); Sampler sampler = new Sampler(dream)) {
+            GenerationRequest wino = new GenerationRequest(prompt, 16, 16, new LladaSchedule(16), SampleSettings.GREEDY,
+                    CacheMode.NONE, new Revision.Wino(0.6, 0.9));
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                    () -> sampler.generate(wino));
+            assertTrue(e.getMessage().contains("DreamModel reads it from output i - 1"), e.getMessage());
+        }
+        try (Model llada2 = load("tiny-llada2-f32", DType.FLOAT32); Sampler sampler = new Sampler(llada2)) {
+            GenerationRequest guided = new GenerationRequest(prompt, 16, 8, new Llada2Schedule(4, 0.95),
+                    new SampleSettings(1.0, 0, Remasking.LOW_CONFIDENCE, false, false, -1, 0));
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> sampler.generate(guided));
+            assertEquals("LLaDA2MoeModelLM runs without revision and classifier-free guidance", e.getMessage());
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("generateCases")
     void generationsEqualThePublishedCodeStepByStep(String name, Map<?, ?> golden) {

@@ -142,6 +142,12 @@ int32_t remask_sample(const remask_buffer *logits, int64_t rows, int32_t guided,
  * rest get the lowest float, so their probability is 0. top_p >= 1 and top_k 0 turn either off. */
 int32_t remask_logits_truncate(remask_buffer *logits, int64_t rows, double top_p, int64_t top_k);
 
+/* Dream's alg_temp after remask_sample: each of the first rows rows' confidence c becomes c / alg_temp plus a
+ * Gumbel draw (remask's noise at (seed, step, row, index vocab + 3)), so that remask_commit's top k are k
+ * positions drawn as multinomial(softmax(c / alg_temp)) without replacement (the Gumbel-top-k trick).
+ * alg_temp > 0. */
+int32_t remask_samples_gumbel(remask_buffer *samples, int64_t rows, double alg_temp, uint64_t seed, uint64_t step);
+
 /* Masked top-k commit into every row of tokens: among the positions block_begin..block_end-1 that
  * still hold the mask id (sample row i is position block_begin + i), commits x0 at the k most
  * confident, and more while their confidence >= threshold (pass +inf for none), never more than

@@ -304,6 +304,15 @@ void truncate(torch::Tensor& logits, int64_t rows, double top_p, int64_t top_k) 
   }
 }
 
+void gumbel_confidence(Samples& samples, int64_t rows, double alg_temp, uint64_t seed, uint64_t step, int64_t vocab) {
+  torch::Tensor confidence = samples.confidence.narrow(0, 0, rows);
+  torch::Tensor host = confidence.to(torch::kCPU).contiguous();
+  float* c = host.data_ptr<float>();
+  for (int64_t i = 0; i < rows; ++i)
+    c[i] = static_cast<float>(c[i] / alg_temp) + position_gumbel(seed, step, i, vocab);
+  confidence.copy_(host);
+}
+
 int64_t commit_origin(torch::Tensor& tokens, const Samples& samples, int64_t mask_id, int64_t vocab,
                       int64_t block_begin, int64_t block_end, double p_transfer, uint64_t seed, uint64_t step,
                       const float* uniforms, int64_t* positions, int64_t* committed) {

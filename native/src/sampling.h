@@ -32,6 +32,9 @@ int64_t commit(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t
 // Dream's top_p_logits then top_k_logits on logits' first rows rows (fp32), in place, on their device.
 void truncate(torch::Tensor& logits, int64_t rows, double top_p, int64_t top_k);
 
+// Dream's alg_temp: the first rows confidences become c / alg_temp + position_gumbel (on the host: rows floats).
+void gumbel_confidence(Samples& samples, int64_t rows, double alg_temp, uint64_t seed, uint64_t step, int64_t vocab);
+
 // Dream's `origin` step: masked positions of the block whose draw (uniforms[i], or origin_uniform) is below
 // p_transfer take x0 in every row. Host arrays as commit()'s; returns their count.
 int64_t commit_origin(torch::Tensor& tokens, const Samples& samples, int64_t mask_id, int64_t vocab,

@@ -117,6 +117,11 @@ REMASK_HD float origin_uniform(uint64_t seed, uint64_t step, int64_t i, int64_t 
   return uniform(row_key(seed, step, i), vocab + 2);
 }
 
+// Dream's alg_temp draw for block position i: the Gumbel noise added to its tempered confidence.
+REMASK_HD float position_gumbel(uint64_t seed, uint64_t step, int64_t i, int64_t vocab) {
+  return gumbel(row_key(seed, step, i), vocab + 3);
+}
+
 // Running statistics of one row, mergeable in any order (the CUDA kernel reduces them in a tree).
 // max/sum/weighted give softmax and entropy in one pass: sum = Σ e^(l-max), weighted = Σ e^(l-max)(l-max).
 struct RowState {

@@ -12,7 +12,7 @@ import java.util.Map;
  * ({@code max_new_tokens}, Hugging Face's field) and whether the model's raw prompts end with a newline
  * ({@code prompt_ends_with_newline}, remask's: the shipped code models read HumanEval prompts, which do,
  * and answer badly without it); Dream's sampler defaults ({@code alg}, {@code steps}, {@code eps},
- * {@code top_p}, {@code top_k}); and, from config.json, the architecture, whose family may have a sampler of
+ * {@code alg_temp}, {@code top_p}, {@code top_k}); and, from config.json, the architecture, whose family may have a sampler of
  * its own. A missing file or field means none.
  *
  * @param dream Dream's sampler defaults, or null where the file has no {@code alg}
@@ -21,7 +21,7 @@ record GenerationConfig(Integer maxNewTokens, boolean promptEndsWithNewline, Str
     static final String FILE = "generation_config.json";
 
     /** Dream's generation_config.json fields; null where absent. */
-    record DreamDefaults(String alg, Integer steps, Double eps, Double topP, Integer topK) {}
+    record DreamDefaults(String alg, Integer steps, Double eps, Double algTemp, Double topP, Integer topK) {}
 
     static GenerationConfig read(Path modelDir) {
         String architecture = architecture(modelDir);
@@ -40,12 +40,8 @@ record GenerationConfig(Integer maxNewTokens, boolean promptEndsWithNewline, Str
         }
         DreamDefaults dream = null;
         if (config.get("alg") instanceof String alg) {
-            if (config.get("alg_temp") instanceof Number t && t.doubleValue() != 0) {
-                throw new IllegalArgumentException(file + ": alg_temp " + t + " is not supported (remask runs Dream's"
-                        + " sampler with alg_temp null or 0)");
-            }
             dream = new DreamDefaults(alg, integer(config, "steps", file), number(config, "eps", file),
-                    number(config, "top_p", file), integer(config, "top_k", file));
+                    number(config, "alg_temp", file), number(config, "top_p", file), integer(config, "top_k", file));
         }
         return new GenerationConfig((Integer) length, (Boolean) newline, architecture, dream);
     }

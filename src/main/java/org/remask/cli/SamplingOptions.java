@@ -111,6 +111,11 @@ final class SamplingOptions {
             + " top_k in generation_config.json, else 0: off).")
     Integer topK;
 
+    @Option(names = "--alg-temp", paramLabel = "T", description = "dream: above 0, draw the step's positions from"
+            + " softmax(confidence / T) instead of taking the most confident (default: alg_temp in"
+            + " generation_config.json, else 0: off).")
+    Double algTemp;
+
     /** Dream's eps: generation_config.json's, else its published default. */
     private double eps = DreamSchedule.DEFAULT_EPS;
 
@@ -158,6 +163,7 @@ final class SamplingOptions {
         if (dreamDefaults) {
             steps = steps != null ? steps : dream.steps();
             eps = dream.eps() != null ? dream.eps() : DreamSchedule.DEFAULT_EPS;
+            algTemp = algTemp != null ? algTemp : dream.algTemp();
             topP = topP != null ? topP : dream.topP();
             topK = topK != null ? topK : dream.topK();
         }
@@ -175,11 +181,12 @@ final class SamplingOptions {
         refuseUnless(steps, "steps", kind == ScheduleKind.LLADA || kind == ScheduleKind.DREAM || kind == ScheduleKind.LLADA2);
         refuseUnless(factor, "factor", kind == ScheduleKind.PYRAMID);
         refuseUnless(threshold, "threshold", kind == ScheduleKind.THRESHOLD || kind == ScheduleKind.LLADA2);
+        refuseUnless(algTemp, "alg-temp", kind == ScheduleKind.DREAM);
         return switch (kind) {
             case LLADA -> new LladaSchedule(steps != null ? steps : genLength);
             case PYRAMID -> new PyramidSchedule(factor != null ? factor : PyramidSchedule.DEFAULT_FACTOR);
             case THRESHOLD -> new ThresholdSchedule(threshold != null ? threshold : ThresholdSchedule.DEFAULT_THRESHOLD);
-            case DREAM -> new DreamSchedule(steps != null ? steps : genLength, eps);
+            case DREAM -> new DreamSchedule(steps != null ? steps : genLength, eps, algTemp != null ? algTemp : 0);
             case LLADA2 -> new Llada2Schedule(steps != null ? steps : resolvedBlockLength(),
                     threshold != null ? threshold : Llada2Schedule.DEFAULT_THRESHOLD);
         };

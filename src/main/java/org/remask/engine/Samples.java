@@ -34,6 +34,14 @@ public final class Samples implements AutoCloseable {
         }
     }
 
+    /**
+     * Dream's alg_temp: the first {@code rows} confidences c become c / algTemp plus a Gumbel draw at (seed, step),
+     * so the top-k commit then draws its positions from softmax(c / algTemp) without replacement.
+     */
+    public void gumbel(int rows, double algTemp, long seed, long step) {
+        Native.check(remask_samples_gumbel(handle.get(), rows, algTemp, seed, step));
+    }
+
     MemorySegment segment() {
         return handle.get();
     }

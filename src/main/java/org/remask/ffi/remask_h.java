@@ -1529,6 +1529,70 @@ public class remask_h extends remask_h$shared {
         }
     }
 
+    private static class remask_samples_gumbel {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_DOUBLE,
+            remask_h.C_LONG,
+            remask_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_samples_gumbel");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_gumbel(remask_buffer *samples, int64_t rows, double alg_temp, uint64_t seed, uint64_t step)
+     * }
+     */
+    public static FunctionDescriptor remask_samples_gumbel$descriptor() {
+        return remask_samples_gumbel.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_gumbel(remask_buffer *samples, int64_t rows, double alg_temp, uint64_t seed, uint64_t step)
+     * }
+     */
+    public static MethodHandle remask_samples_gumbel$handle() {
+        return remask_samples_gumbel.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_samples_gumbel(remask_buffer *samples, int64_t rows, double alg_temp, uint64_t seed, uint64_t step)
+     * }
+     */
+    public static MemorySegment remask_samples_gumbel$address() {
+        return remask_samples_gumbel.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_samples_gumbel(remask_buffer *samples, int64_t rows, double alg_temp, uint64_t seed, uint64_t step)
+     * }
+     */
+    public static int remask_samples_gumbel(MemorySegment samples, long rows, double alg_temp, long seed, long step) {
+        var mh$ = remask_samples_gumbel.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_samples_gumbel", samples, rows, alg_temp, seed, step);
+            }
+            return (int)mh$.invokeExact(samples, rows, alg_temp, seed, step);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class remask_commit_origin {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             remask_h.C_INT,

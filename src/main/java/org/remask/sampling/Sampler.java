@@ -260,6 +260,10 @@ public final class Sampler implements AutoCloseable {
         w.logits.sample(rows, sampling, nfe, w.samples);
         double threshold = request.schedule().threshold();
         long seed = sampling.seed();
+        if (request.schedule() instanceof DreamSchedule dream && dream.algTemp() > 0
+                && sampling.remasking() != Remasking.ORIGIN) {
+            w.samples.gumbel(rows, dream.algTemp(), seed, nfe);
+        }
         if (sampling.remasking() == Remasking.ORIGIN) {
             return w.tokens.commitOrigin(w.samples, begin, end, ((DreamSchedule) request.schedule()).transfer(step), seed,
                     nfe, draws == null ? MemorySegment.NULL : draws.at(nfe), w.commits);

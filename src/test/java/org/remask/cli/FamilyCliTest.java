@@ -83,9 +83,14 @@ class FamilyCliTest {
         assertEquals("dream --steps 8", json.get("schedule"));
 
         Files.writeString(model.resolve("generation_config.json"), "{\"alg\": \"entropy\", \"alg_temp\": 0.1}");
-        CliTest.Run refused = CliTest.run("generate", "--model", model.toString(), "--prompt-ids", "1,2,3");
+        CliTest.Run drawn = CliTest.run("generate", "--model", model.toString(), "--prompt-ids", "1,2,3",
+                "--gen-length", "8", "--steps", "4", "--format", "json");
+        assertEquals(0, drawn.code(), drawn.err());
+        assertEquals("dream --steps 4 --alg-temp 0.1", JSON.std.mapFrom(drawn.out()).get("schedule"));
+        CliTest.Run refused = CliTest.run("generate", "--model", model.toString(), "--prompt-ids", "1,2,3",
+                "--alg-temp", "-1");
         assertEquals(2, refused.code());
-        assertOneLine(refused.err(), "alg_temp 0.1 is not supported");
+        assertOneLine(refused.err(), "dream alg temp must be a finite number >= 0, not -1.0");
     }
 
     @ParameterizedTest

@@ -162,6 +162,24 @@ class FamilyGoldenTest {
         }
     }
 
+    /** alg_temp draws the positions: near 0 it takes the most confident (the golden case), far above it does not. */
+    @Test
+    void dreamsAlgTempDrawsThePositions() {
+        Map<?, ?> golden = Golden.list("families/generate.json").stream().map(c -> (Map<?, ?>) c)
+                .filter(c -> c.get("case").equals("dream-maskgit_plus")).findFirst().orElseThrow();
+        long[] prompt = GenerateGoldenTest.longs(golden.get("prompt_ids"));
+        try (Model m = load("tiny-dream-f32", DType.FLOAT32); Sampler sampler = new Sampler(m)) {
+            java.util.function.BiFunction<Double, Long, Generation> run = (algTemp, seed) -> sampler.generate(
+                    new GenerationRequest(prompt, 16, 16, new DreamSchedule(8, DreamSchedule.DEFAULT_EPS, algTemp),
+                            SampleSettings.GREEDY.withSeed(seed)));
+            assertArrayEquals(GenerateGoldenTest.longs(golden.get("ids")), run.apply(1e-6, 0L).ids());
+            long[] drawn = run.apply(100.0, 1L).ids();
+            assertArrayEquals(drawn, run.apply(100.0, 1L).ids(), "a seed reproduces the draw");
+            assertTrue(Arrays.mismatch(drawn, GenerateGoldenTest.longs(golden.get("ids"))) >= 0
+                    && Arrays.mismatch(drawn, run.apply(100.0, 2L).ids()) >= 0, "another temperature or seed, other positions");
+        }
+    }
+
     @Test
     void whatAFamilyCannotRunIsRefused() {
         long[] prompt = {1, 2, 3};

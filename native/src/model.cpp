@@ -27,16 +27,20 @@ torch::Tensor rope(const torch::Tensor& x, const torch::Tensor& cos, const torch
 }
 
 // allowed: bool [T, keys] (query row may attend key column), or undefined for every pair. Without SDPA the
-// softmax runs in fp32 and its result is rounded, as the Hugging Face families' eager attention does.
+// softmax runs in the compute dtype (LLaDA's reference on libtorch 1.x), or with fp32_softmax in fp32, rounded
+// after, as the Hugging Face families' eager attention does.
 torch::Tensor bidirectional_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                      const torch::Tensor& allowed) {
+                                      const torch::Tensor& allowed, bool fp32_softmax) {
 #if TORCH_VERSION_MAJOR >= 2
+  (void)fp32_softmax;  // SDPA picks its kernels and their precision itself
   return allowed.defined() ? at::scaled_dot_product_attention(q, k, v, allowed) : at::scaled_dot_product_attention(q, k, v);
 #else
   double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
   if (allowed.defined()) scores = scores.masked_fill(allowed.logical_not(), -INFINITY);
-  return torch::matmul(torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()), v);
+  torch::Tensor weights = fp32_softmax ? torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type())
+                                       : torch::softmax(scores, -1);
+  return torch::matmul(weights, v);
 #endif
 }
 
@@ -82,10 +86,11 @@ void Model::assign(std::map<std::string, torch::Tensor> weights) {
   const TensorNames& n = tensor_names(config_.family);
   // [E, ...]: the experts' tensors stacked, and the map's entries made views of the stack so each is held once.
   auto stack = [this, &take, &n](int64_t layer, const std::string& which) {
+    auto name = [&](int64_t e) { return n.layer(layer, n.experts + std::to_string(e) + "." + which); };
     std::vector<torch::Tensor> parts;
-    for (int64_t e = 0; e < config_.n_experts; ++e) parts.push_back(take(n.layer(layer, n.experts + std::to_string(e) + "." + which)));
+    for (int64_t e = 0; e < config_.n_experts; ++e) parts.push_back(take(name(e)));
     torch::Tensor stacked = torch::stack(parts);
-    for (int64_t e = 0; e < config_.n_experts; ++e) weights_[n.layer(layer, n.experts + std::to_string(e) + "." + which)] = stacked[e];
+    for (int64_t e = 0; e < config_.n_experts; ++e) weights_[name(e)] = stacked[e];
     return stacked;
   };
   wte_ = take(n.embedding);
@@ -175,7 +180,7 @@ torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const
     k = k.repeat_interleave(H / KV, 1);
     v = v.repeat_interleave(H / KV, 1);
   }
-  torch::Tensor merged = bidirectional_attention(q, k, v, allowed).transpose(1, 2).contiguous().view({B, T, H * hd});
+  torch::Tensor merged = bidirectional_attention(q, k, v, allowed, config_.family != Family::Llada).transpose(1, 2).contiguous().view({B, T, H * hd});
   return torch::linear(merged, layer.attn_out);
 }
 

@@ -476,8 +476,8 @@ int32_t remask_commit_origin(remask_buffer* tokens, const remask_buffer* samples
 int32_t remask_samples_gumbel(remask_buffer* samples, int64_t rows, double alg_temp, uint64_t seed, uint64_t step) {
   API_BEGIN()
   std::shared_ptr<Buffer> b = buffer_of(samples, Buffer::Kind::Samples);
-  require(rows >= 1 && rows <= b->samples->capacity(), "rows " + std::to_string(rows) + " outside a samples buffer of " +
-                                                            std::to_string(b->samples->capacity()));
+  require(rows >= 1 && rows <= b->samples->capacity(),
+          "rows " + std::to_string(rows) + " outside a samples buffer of " + std::to_string(b->samples->capacity()));
   require(alg_temp > 0 && std::isfinite(alg_temp), "alg_temp must be above 0, not " + std::to_string(alg_temp));
   gumbel_confidence(*b->samples, rows, alg_temp, seed, step, b->vocab.size);
   API_END()

@@ -487,7 +487,8 @@ Config read_llada2(const ConfigReader& r, const std::string& directory) {
   c.router_groups_kept = r.integer("topk_group", 1);
   c.routed_scaling = r.number("routed_scaling_factor", 1.0);
   int64_t dense = r.integer("first_k_dense_replace", 0);
-  if (dense < 0 || dense > c.n_layers) r.fail("first_k_dense_replace " + std::to_string(dense) + " is not a layer count");
+  if (dense < 0 || dense > c.n_layers)
+    r.fail("first_k_dense_replace " + std::to_string(dense) + " is not a layer count");
   for (int64_t i = 0; i < c.n_layers; ++i) c.moe_layers.push_back(i >= dense);
   if (c.router_groups <= 0 || c.n_experts % c.router_groups != 0 || c.n_experts / c.router_groups < 2 ||
       c.router_groups_kept <= 0 || c.router_groups_kept > c.router_groups ||

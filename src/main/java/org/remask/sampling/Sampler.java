@@ -249,7 +249,10 @@ public final class Sampler implements AutoCloseable {
         }
     }
 
-    /** One step after its forward: truncation, the sampling pass and the commit its rules ask for; returns the net tokens added. */
+    /**
+     * One step after its forward: truncation, the sampling pass and the commit its rules ask for. Returns the net
+     * number of tokens added.
+     */
     private static int sampleAndCommit(Workspace w, GenerationRequest request, int step, int k, int stepsPerBlock,
             int begin, int end, int nfe, OriginDraws draws) {
         SampleSettings sampling = request.sampling();
@@ -265,8 +268,9 @@ public final class Sampler implements AutoCloseable {
             w.samples.gumbel(rows, dream.algTemp(), seed, nfe);
         }
         if (sampling.remasking() == Remasking.ORIGIN) {
-            return w.tokens.commitOrigin(w.samples, begin, end, ((DreamSchedule) request.schedule()).transfer(step), seed,
-                    nfe, draws == null ? MemorySegment.NULL : draws.at(nfe), w.commits);
+            float transfer = ((DreamSchedule) request.schedule()).transfer(step);
+            return w.tokens.commitOrigin(w.samples, begin, end, transfer, seed, nfe,
+                    draws == null ? MemorySegment.NULL : draws.at(nfe), w.commits);
         }
         return switch (request.revision()) {
             case Revision.Rcr rcr -> w.tokens.commitRunning(w.samples, begin, end, k, threshold, w.commits);

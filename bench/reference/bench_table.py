@@ -5,9 +5,10 @@
 
 Each RUN_DIR holds ``meta.json`` (shape, dtype, threads, blas_threads, gen_length, block_length, steps, warmup,
 caches) and the JSON outputs ``remask-<cache>-<i>.json`` (one series per cache mode in ``caches``) and
-``reference-<i>.json`` (i = 0, 1, ...). The first ``warmup`` runs of each series are left out; seconds per
-generation is the median of the rest. One row per cache mode, each against the (uncached) reference.
-Exits 1 if a run is missing or the two engines report different NFE.
+``reference-<i>.json`` (i = 0, 1, ...; none where meta.json says ``"reference": false``: the reference runs LLaDA
+only, so those rows give remask's figures and "no reference"). The first ``warmup`` runs of each series are left
+out; seconds per generation is the median of the rest. One row per cache mode, each against the (uncached)
+reference. Exits 1 if a run is missing or the two engines report different NFE.
 """
 
 import glob
@@ -39,8 +40,9 @@ def main(dirs):
         with open(os.path.join(d, "meta.json"), encoding="utf-8") as f:
             meta = json.load(f)
         caches = meta.get("caches", ["none"])
+        referenced = meta.get("reference", True)
         engines = {}
-        for engine in [f"remask-{c}" for c in caches] + ["reference"]:
+        for engine in [f"remask-{c}" for c in caches] + (["reference"] if referenced else []):
             runs = load_runs(d, engine)
             timed = runs[meta["warmup"]:]
             if not timed:
@@ -54,14 +56,24 @@ def main(dirs):
                 "full": timed[-1].get("nfe_full_equivalent", timed[-1]["nfe"]),
                 "ids": timed[-1]["ids"],
             }
-        if len(engines) < len(caches) + 1:
+        if len(engines) < len(caches) + referenced:
             continue
-        p = engines["reference"]
         L = meta["gen_length"]
         blas = meta.get("blas_threads", meta["threads"])
         threads = str(meta["threads"]) if blas == meta["threads"] else f"{meta['threads']} (BLAS {blas})"
         for cache in caches:
             r = engines[f"remask-{cache}"]
+            runs_note = (f"{meta['shape']} {meta['dtype']} threads {threads} cache {cache}: runs (s, the first "
+                         f"{meta['warmup']} a warm-up): remask {', '.join(f'{s:.3f}' for s in r['all'])}")
+            if not referenced:
+                rows.append([
+                    meta["shape"], meta["dtype"], threads, cache, str(r["nfe"]), f"{r['full']:.1f}",
+                    f"{r['seconds']:.3f}", "-", f"{r['seconds'] / r['nfe'] * 1000:.1f}", "-",
+                    f"{L / r['seconds']:.1f}", "-", "no reference", "-",
+                ])
+                notes.append(runs_note)
+                continue
+            p = engines["reference"]
             if r["nfe"] != p["nfe"]:
                 bad = True
                 notes.append(f"{meta['shape']} {meta['dtype']} threads {meta['threads']} cache {cache}: NFE differs "
@@ -75,10 +87,10 @@ def main(dirs):
                 f"{L / r['seconds']:.1f}", f"{L / p['seconds']:.1f}",
                 f"{p['seconds'] / r['seconds']:.2f}x", same,
             ])
-            notes.append(f"{meta['shape']} {meta['dtype']} threads {threads} cache {cache}: runs (s, the first "
-                         f"{meta['warmup']} a warm-up): remask {', '.join(f'{s:.3f}' for s in r['all'])}")
-        notes.append(f"{meta['shape']} {meta['dtype']} threads {threads}: reference runs "
-                     f"{', '.join(f'{s:.3f}' for s in p['all'])}")
+            notes.append(runs_note)
+        if referenced:
+            notes.append(f"{meta['shape']} {meta['dtype']} threads {threads}: reference runs "
+                         f"{', '.join(f'{s:.3f}' for s in engines['reference']['all'])}")
 
     header = ["shape", "dtype", "threads", "cache", "NFE", "full-seq NFE", "remask s/gen", "ref s/gen", "remask ms/NFE", "ref ms/NFE",
               "remask tok/s", "ref tok/s", "speed-up", "ids equal"]

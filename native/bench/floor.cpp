@@ -3,18 +3,30 @@
 //   remask_floor DIR [--tokens T] [--rows R] [--dtype float32|bfloat16] [--threads N]
 //                    [--device cpu|cuda:N] [--runs N] [--iters N] [--warmup N] [--step] [--no-model]
 //
+// DIR is a checkpoint of any family the shim runs (LLaDA, Dream, LLaDA-MoE, LLaDA2); its shape comes from
+// config.json through the shim's own reader (checkpoint.h's Config::read).
 // 1. The GEMM floor: every matrix product a forward of DIR's shape makes (the trunk's linears at T
-//    tokens, attention's two batched products, the LM head on R rows) is timed alone through libtorch
-//    (torch::linear / torch::matmul, as model.cpp calls them), best of --runs runs, in GFLOP/s.
+//    tokens, attention's two batched products, the LM head on R rows; in a MoE layer the router, the
+//    routed experts' three batched products over all experts at the balanced capacity ceil(T k / E) and the
+//    shared expert) is timed alone through libtorch (torch::linear / torch::matmul / torch::bmm, as model.cpp
+//    calls them), best of --runs runs, in GFLOP/s. Products of one shape are timed once.
 //    floor ms = sum over the forward's products of FLOPs / measured rate of that shape: what a forward
 //    would take if its products ran at their isolated rates and everything else were free.
+//    For the MoEs, the routed experts of one layer as the forward runs them (experts.h's route: the router and
+//    the choice, the pairs sorted by expert into batches, the three bmm's, the weighted sum back per token),
+//    timed whole and its choice alone, on random hidden states (spread over the experts) and on a first step's
+//    (the rows after the first R alike, as masks are: most pairs go to the same few experts).
 // 2. The model: DIR is loaded through the C ABI (remask.h) and forwards of one sequence of T tokens
-//    are timed (--warmup untimed, then --iters timed), LM head on the last R positions.
-//    FLOPs are counted from DIR/config.json:
-//      trunk     2 * T * (2 d^2 + 2 d kv + 3 d mlp) * layers     (kv = n_kv_heads * head_dim)
-//      attention 4 * T^2 * d * layers                            (Q K^T and P V)
+//    are timed (--warmup untimed, then --iters timed), LM head on the last R positions; LLaDA2's forward is
+//    its block-causal one (remask_forward_blocks, blocks of R, no cache), as its generation runs it.
+//    FLOPs are counted from DIR/config.json (q = n_heads * head_dim, kv = n_kv_heads * head_dim):
+//      trunk     per layer 2 T (2 d q + 2 d kv) + 2 T 3 d mlp          (dense: the SwiGLU of width mlp)
+//                or 2 T (2 d q + 2 d kv) + 2 T d E + 2 T k 3 d h + 2 T 3 d s   (MoE: router, k of E experts of
+//                width h, shared expert of width s)
+//      attention 4 * T^2 * q * layers                             (Q K^T and P V)
 //      LM head   2 * R * d * vocab
-//    MFU = floor ms / forward ms (= achieved GFLOP/s / the floor's GFLOP/s).
+//    MFU = floor ms / forward ms (= achieved GFLOP/s / the floor's GFLOP/s). For the MoEs, the routed experts'
+//    share of the forward = MoE layers x one layer's route / the median forward.
 // 3. --step: one NFE as the engine runs it: forward + remask_sample (greedy, low confidence) + remask_commit
 //    (k = 1) on the block of R rows, and the sampler calls alone.
 //
@@ -31,21 +43,25 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
-#include "json.h"
+#include "checkpoint.h"
+#include "experts.h"
 #include "remask.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using remask::Config;
+using remask::Experts;
+using remask::RouteShape;
+using remask::Family;
 
 struct Options {
   std::string dir;
@@ -110,34 +126,44 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The shape facts of config.json the FLOP count needs.
-struct Shape {
-  int64_t d = 0, layers = 0, heads = 0, kv_heads = 0, mlp = 0, vocab = 0;
-  int64_t head_dim() const { return d / heads; }
+Config read_config(const std::string& dir) {
+  try {
+    return Config::read(dir);
+  } catch (const std::exception& e) {
+    usage(e.what());
+  }
+}
+
+int64_t moe_layers(const Config& c) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < c.n_layers; ++i) n += c.moe_layer(i);
+  return n;
+}
+
+// FLOPs of one forward of T tokens with the LM head on R rows (the header's formulas); trunk includes the MoE parts.
+struct Flops {
+  double trunk = 0, attention = 0, head = 0, router = 0, experts = 0, shared = 0;
+  double total() const { return trunk + attention + head; }
 };
 
-Shape read_config(const std::string& dir) {
-  std::ifstream in(dir + "/config.json");
-  if (!in) usage("cannot read " + dir + "/config.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  remask::Json c = remask::Json::parse(text.str());
-  auto integer = [&](const char* key, int64_t fallback) -> int64_t {
-    const remask::Json* v = c.find(key);
-    if (v == nullptr || !v->is_number()) {
-      if (fallback >= 0) return fallback;
-      usage(std::string("config.json has no numeric ") + key);
+Flops count_flops(const Config& c, int64_t T, int64_t R) {
+  const double t = static_cast<double>(T), d = static_cast<double>(c.d_model);
+  const double q = static_cast<double>(c.n_heads * c.head_dim()), kv = static_cast<double>(c.n_kv_heads * c.head_dim());
+  Flops f;
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    f.trunk += 2.0 * t * (2.0 * d * q + 2.0 * d * kv);
+    f.attention += 4.0 * t * t * q;
+    if (!c.moe_layer(i)) {
+      f.trunk += 2.0 * t * 3.0 * d * c.mlp_hidden_size;
+      continue;
     }
-    return v->as_int();
-  };
-  Shape s;
-  s.d = integer("d_model", -1);
-  s.layers = integer("n_layers", -1);
-  s.heads = integer("n_heads", -1);
-  s.kv_heads = integer("n_kv_heads", s.heads);
-  s.mlp = integer("mlp_hidden_size", -1);
-  s.vocab = integer("vocab_size", -1);
-  return s;
+    f.router += 2.0 * t * d * c.n_experts;
+    f.experts += 2.0 * t * c.experts_per_token * 3.0 * d * c.expert_hidden_size;
+    f.shared += 2.0 * t * 3.0 * d * c.shared_expert_hidden_size;
+  }
+  f.trunk += f.router + f.experts + f.shared;
+  f.head = 2.0 * R * d * c.vocab_size;
+  return f;
 }
 
 bool is_cuda(const Options& o) { return o.device.rfind("cuda", 0) == 0; }
@@ -152,7 +178,8 @@ double seconds_since(Clock::time_point t0) {
 
 // One matrix product of the forward: count of them per forward, FLOPs of one, and the op that runs it.
 struct Product {
-  std::string name;
+  std::string name;   // the forward's products of this shape
+  std::string shape;  // [m x k]x[k x n], with "B x " in front for a batch of B
   double flops_each;
   int64_t per_forward;
   std::function<torch::Tensor()> op;
@@ -215,64 +242,109 @@ int main(int argc, char** argv) {
               static_cast<long long>(o.tokens), static_cast<long long>(o.rows));
   print_threads(o);
 
-  Shape s = read_config(o.dir);
-  const int64_t T = o.tokens, R = o.rows, d = s.d, hd = s.head_dim(), kv = s.kv_heads * hd;
+  const Config c = read_config(o.dir);
+  const bool llada = c.family == Family::Llada, moe = c.n_experts > 0;
+  const int64_t T = o.tokens, R = o.rows, d = c.d_model, hd = c.head_dim(), q = c.n_heads * hd, kv = c.n_kv_heads * hd;
+  const int64_t L = c.n_layers, L_moe = moe_layers(c), L_dense = L - L_moe, E = c.n_experts, K = c.experts_per_token;
   std::printf("config.json: d_model %lld, layers %lld, heads %lld (kv %lld, head_dim %lld), mlp %lld, vocab %lld\n",
-              (long long)d, (long long)s.layers, (long long)s.heads, (long long)s.kv_heads, (long long)hd,
-              (long long)s.mlp, (long long)s.vocab);
+              (long long)d, (long long)L, (long long)c.n_heads, (long long)c.n_kv_heads, (long long)hd,
+              (long long)c.mlp_hidden_size, (long long)c.vocab_size);
+  if (!llada) std::printf("  %s", remask::architecture_name(c.family));
+  if (moe) {
+    std::printf(": %lld of %lld layers routed, %lld experts x %lld, top %lld (%s router)", (long long)L_moe,
+                (long long)L, (long long)E, (long long)c.expert_hidden_size, (long long)K,
+                c.router == Config::Router::Softmax ? "softmax" : "grouped sigmoid, fp32");
+    if (c.shared_expert_hidden_size > 0) std::printf(", shared expert %lld", (long long)c.shared_expert_hidden_size);
+  }
+  if (!llada) std::printf("\n");
 
   // FLOPs of one forward, from config.json.
-  const double L = static_cast<double>(s.layers);
-  const double trunk = 2.0 * T * (2.0 * d * d + 2.0 * d * kv + 3.0 * d * s.mlp) * L;
-  const double attention = 4.0 * double(T) * T * d * L;
-  const double head = 2.0 * double(R) * d * s.vocab;
-  const double total = trunk + attention + head;
-  std::printf("FLOPs per forward: trunk %.3f G + attention %.3f G + LM head %.3f G = %.3f GFLOP\n", trunk / 1e9,
-              attention / 1e9, head / 1e9, total / 1e9);
+  const Flops flops = count_flops(c, T, R);
+  const double total = flops.total();
+  std::printf("FLOPs per forward: trunk %.3f G + attention %.3f G + LM head %.3f G = %.3f GFLOP\n", flops.trunk / 1e9,
+              flops.attention / 1e9, flops.head / 1e9, total / 1e9);
+  if (moe)
+    std::printf("  of the trunk: routed experts %.3f G, router %.3f G, shared expert %.3f G\n", flops.experts / 1e9,
+                flops.router / 1e9, flops.shared / 1e9);
 
   // 1. The GEMM floor.
   torch::Device device(o.device);
   torch::ScalarType dtype = o.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
   auto opts = torch::TensorOptions().dtype(dtype).device(device);
-  double floor_s = 0, peak = 0;
+  double floor_s = 0, floor_rate = 0, peak = 0, route_s = 0, masked_route_s = 0, choose_s = 0;
   {
     c10::InferenceMode inference;  // the GEMM section only: the model's buffers are made as the engine makes them
     torch::manual_seed(1);
-    torch::Tensor x_d = torch::randn({1, T, d}, opts);
-    torch::Tensor x_mlp = torch::randn({1, T, s.mlp}, opts);
-    torch::Tensor x_rows = torch::randn({R, d}, opts);
-    torch::Tensor w_dd = torch::randn({d, d}, opts) * (1.0 / std::sqrt(double(d)));
-    torch::Tensor w_kv = torch::randn({kv, d}, opts) * (1.0 / std::sqrt(double(d)));
-    torch::Tensor w_up = torch::randn({s.mlp, d}, opts) * (1.0 / std::sqrt(double(d)));
-    torch::Tensor w_down = torch::randn({d, s.mlp}, opts) * (1.0 / std::sqrt(double(s.mlp)));
-    torch::Tensor w_head = torch::randn({s.vocab, d}, opts) * (1.0 / std::sqrt(double(d)));
-    torch::Tensor q = torch::randn({1, s.heads, T, hd}, opts);
-    torch::Tensor k = torch::randn({1, s.heads, T, hd}, opts);
-    torch::Tensor p = torch::softmax(torch::randn({1, s.heads, T, T}, opts), -1);
-
     auto dims = [](int64_t m, int64_t kk, int64_t n) {
       return "[" + std::to_string(m) + "x" + std::to_string(kk) + "]x[" + std::to_string(kk) + "x" + std::to_string(n) + "]";
     };
+    auto random = [&](std::vector<int64_t> shape, int64_t fan_in, torch::ScalarType type) {
+      return torch::randn(shape, opts.dtype(type)) * (1.0 / std::sqrt(double(fan_in)));
+    };
     std::vector<Product> products;
-    products.push_back({"q, attn_out " + dims(T, d, d), 2.0 * T * d * d, 2 * s.layers,
-                        [&] { return torch::linear(x_d, w_dd); }});
-    if (kv == d) {
-      products.back().name = "q, k, v, attn_out " + dims(T, d, d);
-      products.back().per_forward = 4 * s.layers;
+    // A product of a shape (and dtype) already listed joins it (timed once, counted for both).
+    auto add = [&](const std::string& name, const std::string& shape, double flops, int64_t count,
+                   std::function<torch::Tensor()> op) {
+      if (count == 0) return;
+      for (Product& pr : products) {
+        if (pr.shape == shape) {
+          pr.name += ", " + name;
+          pr.per_forward += count;
+          return;
+        }
+      }
+      products.push_back({name, shape, flops, count, std::move(op)});
+    };
+    auto linear = [&](const std::string& name, int64_t m, int64_t kk, int64_t n, int64_t count,
+                      torch::ScalarType type) {
+      if (count == 0) return;
+      torch::Tensor x = torch::randn({1, m, kk}, opts.dtype(type)), w = random({n, kk}, kk, type);
+      add(name, dims(m, kk, n) + (type == dtype ? "" : " fp32"), 2.0 * m * kk * n, count,
+          [x, w] { return torch::linear(x, w); });
+    };
+    // Names as the family's checkpoint has them.
+    const bool ling = c.family == Family::Llada2;
+    if (ling) {
+      linear("query_key_value", T, d, q + 2 * kv, L, dtype);
     } else {
-      products.push_back({"k, v " + dims(T, d, kv), 2.0 * T * d * kv, 2 * s.layers,
-                          [&] { return torch::linear(x_d, w_kv); }});
+      linear(llada ? "q" : "q_proj", T, d, q, L, dtype);
+      linear(llada ? "k" : "k_proj", T, d, kv, L, dtype);
+      linear(llada ? "v" : "v_proj", T, d, kv, L, dtype);
     }
-    products.push_back({"ff_proj, up_proj " + dims(T, d, s.mlp), 2.0 * T * d * s.mlp, 2 * s.layers,
-                        [&] { return torch::linear(x_d, w_up); }});
-    products.push_back({"ff_out " + dims(T, s.mlp, d), 2.0 * T * s.mlp * d, s.layers,
-                        [&] { return torch::linear(x_mlp, w_down); }});
-    products.push_back({"scores " + std::to_string(s.heads) + " x " + dims(T, hd, T), 2.0 * s.heads * T * hd * T,
-                        s.layers, [&] { return torch::matmul(q, k.transpose(-2, -1)); }});
-    products.push_back({"P V " + std::to_string(s.heads) + " x " + dims(T, T, hd), 2.0 * s.heads * T * T * hd,
-                        s.layers, [&] { return torch::matmul(p, k); }});
-    products.push_back({"LM head " + dims(R, d, s.vocab), 2.0 * R * d * s.vocab, 1,
-                        [&] { return torch::linear(x_rows, w_head); }});
+    linear(llada ? "attn_out" : ling ? "dense" : "o_proj", T, q, d, L, dtype);
+    linear(llada ? "ff_proj, up_proj" : "gate_proj, up_proj", T, d, c.mlp_hidden_size, 2 * L_dense, dtype);
+    linear(llada ? "ff_out" : "down_proj", T, c.mlp_hidden_size, d, L_dense, dtype);
+    Experts routed;
+    int64_t balanced = 0;
+    if (moe) {
+      const int64_t h = c.expert_hidden_size, s = c.shared_expert_hidden_size;
+      const torch::ScalarType router_type = c.router == Config::Router::Softmax ? dtype : torch::kFloat32;
+      routed.router = random({E, d}, d, router_type);
+      if (c.expert_bias) routed.bias = torch::zeros({E}, opts.dtype(torch::kFloat32));
+      routed.gate = random({E, h, d}, d, dtype);
+      routed.up = random({E, h, d}, d, dtype);
+      routed.down = random({E, d, h}, h, dtype);
+      linear("router", T, d, E, L_moe, router_type);
+      balanced = (T * K + E - 1) / E;
+      torch::Tensor batch_d = torch::randn({E, balanced, d}, opts), batch_h = torch::randn({E, balanced, h}, opts);
+      std::string experts = std::to_string(E) + " x ";
+      add("experts' gate_proj, up_proj", experts + dims(balanced, d, h), 2.0 * E * balanced * d * h, 2 * L_moe,
+          [&routed, batch_d] { return torch::bmm(batch_d, routed.gate.transpose(1, 2)); });
+      add("experts' down_proj", experts + dims(balanced, h, d), 2.0 * E * balanced * h * d, L_moe,
+          [&routed, batch_h] { return torch::bmm(batch_h, routed.down.transpose(1, 2)); });
+      if (s > 0) {
+        linear("shared gate_proj, up_proj", T, d, s, 2 * L_moe, dtype);
+        linear("shared down_proj", T, s, d, L_moe, dtype);
+      }
+    }
+    torch::Tensor qh = torch::randn({1, c.n_heads, T, hd}, opts);
+    torch::Tensor kh = torch::randn({1, c.n_heads, T, hd}, opts);
+    torch::Tensor p = torch::softmax(torch::randn({1, c.n_heads, T, T}, opts), -1);
+    add("scores", std::to_string(c.n_heads) + " x " + dims(T, hd, T), 2.0 * c.n_heads * T * hd * T, L,
+        [&] { return torch::matmul(qh, kh.transpose(-2, -1)); });
+    add("P V", std::to_string(c.n_heads) + " x " + dims(T, T, hd), 2.0 * c.n_heads * T * T * hd, L,
+        [&] { return torch::matmul(p, kh); });
+    linear("LM head", R, d, c.vocab_size, 1, dtype);
 
     const double target = is_cuda(o) ? 0.02 : 0.1;
     std::printf("\nGEMM rates through libtorch (%s, %s, best of %d runs of >= %.0f ms each)\n", o.dtype.c_str(),
@@ -283,13 +355,36 @@ int main(int argc, char** argv) {
       double rate = pr.flops_each / pr.best_s / 1e9;
       peak = std::max(peak, rate);
       floor_s += pr.best_s * pr.per_forward;
-      std::printf("  %-48s %8.3f %10.3f %10.1f %6lld\n", pr.name.c_str(), pr.flops_each / 1e9, pr.best_s * 1e3, rate,
-                  static_cast<long long>(pr.per_forward));
+      std::printf("  %-48s %8.3f %10.3f %10.1f %6lld\n", (pr.name + " " + pr.shape).c_str(), pr.flops_each / 1e9,
+                  pr.best_s * 1e3, rate, static_cast<long long>(pr.per_forward));
+    }
+    floor_rate = total / floor_s / 1e9;
+    std::printf("GEMM floor of one forward: %.3f ms (%.1f GFLOP/s over its products); best single shape %.1f GFLOP/s\n",
+                floor_s * 1e3, floor_rate, peak);
+
+    // The routed experts of one layer as the forward runs them, on hidden states of unit RMS (what the layer's
+    // norm hands the router).
+    if (moe) {
+      torch::Tensor spread = torch::randn({T, d}, opts);
+      torch::Tensor masked = spread.clone();
+      masked.narrow(0, R, T - R).copy_(spread.narrow(0, R, 1).expand({T - R, d}));
+      RouteShape spread_shape, masked_shape;
+      route_s = best_time(o, [&] { return remask::route(c, routed, spread, &spread_shape); }, target);
+      masked_route_s = best_time(o, [&] { return remask::route(c, routed, masked, &masked_shape); }, target);
+      choose_s = best_time(o, [&] { return remask::choose_experts(c, routed, spread).weights; }, target);
+      auto describe = [](const RouteShape& r) {
+        return "every expert padded to " + std::to_string(r.capacity) + " pairs, then " + std::to_string(r.heavy) +
+               " to " + std::to_string(r.overflow) + " more";
+      };
+      std::printf("\nrouted experts of one MoE layer over %lld tokens, as the forward runs them (best of %d runs):\n",
+                  (long long)T, o.runs);
+      std::printf("  router and choice of %lld of %lld experts  %10.3f ms\n", (long long)K, (long long)E, choose_s * 1e3);
+      std::printf("  the whole route, random hidden states  %10.3f ms  (%s; %lld if balanced)\n", route_s * 1e3,
+                  describe(spread_shape).c_str(), (long long)balanced);
+      std::printf("  the whole route, a first step's        %10.3f ms  (%lld rows alike: %s)\n", masked_route_s * 1e3,
+                  (long long)(T - R), describe(masked_shape).c_str());
     }
   }
-  double floor_rate = total / floor_s / 1e9;
-  std::printf("GEMM floor of one forward: %.3f ms (%.1f GFLOP/s over its products); best single shape %.1f GFLOP/s\n",
-              floor_s * 1e3, floor_rate, peak);
   // The GEMM operands went out of scope before the model comes in.
   sync(o);
   if (o.no_model) return 0;
@@ -324,13 +419,22 @@ int main(int argc, char** argv) {
   }
   check(remask_tokens_write(tokens, 0, ids.data(), T), "remask_tokens_write");
   const int64_t begin = T - R;
+  const bool block_causal = c.family == Family::Llada2;
+  auto forward = [&] {
+    if (block_causal) {
+      check(remask_forward_blocks(model, tokens, nullptr, R, 0, T, begin, T, logits), "remask_forward_blocks");
+    } else {
+      check(remask_forward(model, tokens, begin, T, logits), "remask_forward");
+    }
+  };
+  if (block_causal) std::printf("forward: remask_forward_blocks (block-causal, blocks of %lld, no cache)\n", (long long)R);
 
-  for (int i = 0; i < o.warmup; ++i) check(remask_forward(model, tokens, begin, T, logits), "remask_forward");
+  for (int i = 0; i < o.warmup; ++i) forward();
   sync(o);
   std::vector<double> times;
   for (int i = 0; i < o.iters; ++i) {
     auto t0 = Clock::now();
-    check(remask_forward(model, tokens, begin, T, logits), "remask_forward");
+    forward();
     sync(o);
     times.push_back(seconds_since(t0));
   }
@@ -345,6 +449,14 @@ int main(int argc, char** argv) {
               100.0 * floor_s / median);
   std::printf("MFU (median forward vs GEMM floor): %.1f %%; vs the best single GEMM shape: %.1f %%\n",
               100.0 * floor_s / median, 100.0 * (total / median / 1e9) / peak);
+  if (moe) {
+    const double layers = static_cast<double>(L_moe);
+    std::printf("routed experts: %lld MoE layers x %.2f ms = %.2f ms, %.1f %% of the median forward (router and "
+                "choice %.1f %%); with a first step's hidden states %lld x %.2f ms = %.2f ms\n",
+                (long long)L_moe, route_s * 1e3, layers * route_s * 1e3, 100.0 * layers * route_s / median,
+                100.0 * layers * choose_s / median, (long long)L_moe, masked_route_s * 1e3,
+                layers * masked_route_s * 1e3);
+  }
 
   // 3. One NFE: forward + fused sample + masked commit, on a block of R masked rows.
   if (o.step) {
@@ -366,7 +478,7 @@ int main(int argc, char** argv) {
       remask_block();
       sync(o);
       auto t0 = Clock::now();
-      check(remask_forward(model, tokens, begin, T, logits), "remask_forward");
+      forward();
       sample(static_cast<uint64_t>(i));
       commit();
       sync(o);

@@ -127,7 +127,7 @@ void Model::assign(std::map<std::string, torch::Tensor> weights) {
       e.down = stack(i, "down_proj.weight");
       if (config_.shared_expert_hidden_size > 0) {
         std::string s = at(n.shared);
-        e.shared = SwiGlu{take(s + "gate_proj.weight"), take(s + "up_proj.weight"), take(s + "down_proj.weight")};
+        layer.shared = SwiGlu{take(s + "gate_proj.weight"), take(s + "up_proj.weight"), take(s + "down_proj.weight")};
       }
     }
     layers_.push_back(std::move(layer));
@@ -182,59 +182,6 @@ torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const
   }
   torch::Tensor merged = bidirectional_attention(q, k, v, allowed, config_.family != Family::Llada).transpose(1, 2).contiguous().view({B, T, H * hd});
   return torch::linear(merged, layer.attn_out);
-}
-
-// Each token's experts and weights, then one batched pass per projection over every expert's tokens (padded to
-// the busiest expert's count): no per-expert host loop, one host read (that count) per layer.
-torch::Tensor Model::route(const Experts& e, const torch::Tensor& x) const {
-  const int64_t N = x.size(0), d = x.size(1), E = config_.n_experts, K = config_.experts_per_token;
-  torch::Tensor weights, chosen;  // [N, K] fp32, int64
-  if (config_.router == Config::Router::Softmax) {
-    // LLaDA-MoE: softmax in fp32 (plus the optional bias), top-k, no renormalisation, weights in the compute dtype.
-    torch::Tensor probs = torch::softmax(torch::linear(x, e.router), -1, torch::kFloat32);
-    if (e.bias.defined()) probs = probs + e.bias;
-    std::tie(weights, chosen) = probs.topk(K);
-    // Its weighted outputs are added one expert at a time, in ascending expert order, in the compute dtype.
-    torch::Tensor by_expert;
-    std::tie(chosen, by_expert) = chosen.sort(-1);
-    weights = weights.gather(1, by_expert).to(x.scalar_type());
-  } else {
-    // LLaDA2: fp32 sigmoid scores; the bias steers the choice only; the best topk_group groups (by the sum of
-    // their two best scores) are the candidates; weights renormalised and scaled.
-    const int64_t G = config_.router_groups;
-    torch::Tensor scores = torch::sigmoid(torch::linear(x.to(torch::kFloat32), e.router));  // [N, E]
-    torch::Tensor biased = scores + e.bias;
-    torch::Tensor group_scores = std::get<0>(biased.view({N, G, E / G}).topk(2, -1)).sum(-1);  // [N, G]
-    torch::Tensor groups = std::get<1>(group_scores.topk(config_.router_groups_kept, -1, true, false));
-    torch::Tensor kept = torch::zeros_like(group_scores, torch::kBool).scatter_(1, groups, true);
-    torch::Tensor candidates = kept.unsqueeze(-1).expand({N, G, E / G}).reshape({N, E});
-    chosen = std::get<1>(biased.masked_fill(candidates.logical_not(), -INFINITY).topk(K));
-    weights = scores.gather(1, chosen);
-    if (K > 1) weights = weights / (weights.sum(-1, true) + 1e-20);
-    weights = weights * config_.routed_scaling;
-  }
-  // The (token, expert) pairs sorted by expert; a pair's slot is its rank among its expert's pairs.
-  torch::Tensor experts = chosen.reshape({-1});
-  torch::Tensor order = std::get<1>(experts.sort(/*stable=*/true, 0, false));
-  torch::Tensor sorted = experts.index_select(0, order);
-  torch::Tensor counts = torch::bincount(experts, {}, E);
-  torch::Tensor firsts = counts.cumsum(0) - counts;
-  torch::Tensor slot = torch::arange(N * K, order.options()) - firsts.index_select(0, sorted);
-  int64_t capacity = counts.max().item<int64_t>();
-  torch::Tensor batch = torch::zeros({E, capacity, d}, x.options());  // [E, capacity, d]
-  batch.index_put_({sorted, slot}, x.index_select(0, order.div(K, "floor")));
-  torch::Tensor hidden = torch::silu(torch::bmm(batch, e.gate.transpose(1, 2))) * torch::bmm(batch, e.up.transpose(1, 2));
-  torch::Tensor out = torch::bmm(hidden, e.down.transpose(1, 2)).index({sorted, slot});  // [N * K, d], by expert
-  torch::Tensor pairs = torch::empty_like(out).index_copy_(0, order, out).view({N, K, d});
-  torch::Tensor y;
-  if (config_.router == Config::Router::Softmax) {
-    y = pairs.select(1, 0) * weights.narrow(1, 0, 1);
-    for (int64_t j = 1; j < K; ++j) y = y + pairs.select(1, j) * weights.narrow(1, j, 1);
-  } else {  // LLaDA2 sums them in fp32
-    y = (pairs.to(torch::kFloat32) * weights.unsqueeze(-1)).sum(1).to(x.scalar_type());
-  }
-  if (e.shared.gate.defined()) y = y + swiglu(x, e.shared.gate, e.shared.up, e.shared.down);
-  return y;
 }
 
 torch::Tensor Model::forward(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const {
@@ -309,7 +256,9 @@ torch::Tensor Model::trunk(const torch::Tensor& tokens, const torch::Tensor& pos
     torch::Tensor h = x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin, visible, allowed);
     torch::Tensor y = rms_norm(h, layer.ff_norm);
     if (layer.experts.gate.defined()) {
-      x = h + route(layer.experts, y.reshape({-1, y.size(-1)})).view_as(y);
+      torch::Tensor routed = route(config_, layer.experts, y.reshape({-1, y.size(-1)})).view_as(y);
+      x = h + (layer.shared.gate.defined() ? routed + swiglu(y, layer.shared.gate, layer.shared.up, layer.shared.down)
+                                           : routed);
     } else {
       x = h + swiglu(y, layer.mlp.gate, layer.mlp.up, layer.mlp.down);
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "checkpoint.h"
+#include "experts.h"
 
 namespace remask {
 
@@ -70,18 +71,12 @@ class Model {
   struct SwiGlu {
     torch::Tensor gate, up, down;  // [hidden, d], [hidden, d], [d, hidden]
   };
-  // Routed experts, stacked: gate and up [E, hidden, d], down [E, d, hidden].
-  struct Experts {
-    torch::Tensor router;  // [E, d]; fp32 for LLaDA2's router, which runs in fp32
-    torch::Tensor bias;    // [E] fp32, or undefined
-    torch::Tensor gate, up, down;
-    SwiGlu shared;         // undefined tensors without a shared expert
-  };
   struct Layer {
     torch::Tensor attn_norm, q_proj, k_proj, v_proj, qkv_proj, attn_out, ff_norm;  // qkv_proj: LLaDA2's fused one
     torch::Tensor q_bias, k_bias, v_bias, q_norm, k_norm;                          // undefined where absent
     SwiGlu mlp;      // dense layers
-    Experts experts; // MoE layers
+    Experts experts; // MoE layers: the routed experts
+    SwiGlu shared;   // and the shared expert, where the family has one
   };
   // How the keys a query sees are limited: all of them, or block-causally.
   struct Attend {
@@ -97,8 +92,6 @@ class Model {
   torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
                           const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin, int64_t visible,
                           const torch::Tensor& allowed) const;
-  // The routed experts over x [N, d]: [N, d].
-  torch::Tensor route(const Experts& experts, const torch::Tensor& x) const;
   // The layers over tokens [B, T] at RoPE positions (fp32 [T]) under the attention mask allowed; returns the
   // hidden states [B, T, d_model].
   torch::Tensor trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,

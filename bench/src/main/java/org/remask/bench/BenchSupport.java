@@ -74,7 +74,7 @@ final class BenchSupport {
         return ids;
     }
 
-    /** A random LLaDA-layout checkpoint in a fresh temp directory, loaded; the caller deletes the directory. */
+    /** A random checkpoint in a fresh temp directory, loaded; the caller deletes the directory. */
     record Loaded(Path directory, Model model) implements AutoCloseable {
         @Override
         public void close() throws Exception {
@@ -86,11 +86,33 @@ final class BenchSupport {
         }
     }
 
+    /** A LLaDA-layout model with SwiGLU 3 d_model. */
     static Loaded randomModel(int dModel, int layers, int heads, int vocab, String device, String dtype)
             throws Exception {
+        return randomModel(RandomCheckpoint.Spec.of(dModel, layers, heads, 3 * dModel, vocab), device, dtype);
+    }
+
+    /**
+     * The benchmarks' model of a family: LLaDA at dModel with heads of 64 and SwiGLU 3 d_model; another family's
+     * real shape (RandomCheckpoint.Family) with {@code layers} layers and {@code vocab}, whose dModel must be the real
+     * one.
+     */
+    static RandomCheckpoint.Spec spec(String family, int dModel, int layers, int vocab) {
+        RandomCheckpoint.Family f = RandomCheckpoint.Family.parse(family);
+        if (f == RandomCheckpoint.Family.LLADA) {
+            return RandomCheckpoint.Spec.of(dModel, layers, Math.max(1, dModel / 64), 3 * dModel, vocab);
+        }
+        RandomCheckpoint.Shape real = f.real();
+        if (dModel != real.dModel()) {
+            throw new IllegalArgumentException(family + " runs its real shape: -p dModel=" + real.dModel() + " (its real"
+                    + " vocabulary is " + f.vocab() + ")");
+        }
+        return RandomCheckpoint.Spec.of(f, real.withLayers(layers), vocab);
+    }
+
+    static Loaded randomModel(RandomCheckpoint.Spec checkpoint, String device, String dtype) throws Exception {
         Path lib = nativeLibrary();
-        RandomCheckpoint.Spec spec = RandomCheckpoint.Spec.of(dModel, layers, heads, 3 * dModel, vocab)
-                .withDtype(dtype.equals("bfloat16") ? "bfloat16" : "float32");
+        RandomCheckpoint.Spec spec = checkpoint.withDtype(dtype.equals("bfloat16") ? "bfloat16" : "float32");
         Path dir = Files.createTempDirectory("remask-bench-");
         try {
             long started = System.nanoTime();
@@ -100,9 +122,9 @@ final class BenchSupport {
             Threads.set(Integer.getInteger("remask.threads", Runtime.getRuntime().availableProcessors()));
             Model model = Model.load(dir, device, DType.parse(dtype));
             System.out.printf(Locale.ROOT,
-                    "%n[remask-bench] %s | lib %s | d_model %d, %d layers, %d heads, mlp %d, vocab %d, %,d params"
+                    "%n[remask-bench] %s | lib %s | %s, %,d params"
                             + " | %s %s | checkpoint written in %.1f s, loaded in %.1f s | %s%n",
-                    Model.nativeVersion(), lib, dModel, layers, heads, spec.mlp(), vocab, spec.parameterCount(),
+                    Model.nativeVersion(), lib, spec.describe(), spec.parameterCount(),
                     device, dtype, (wrote - started) / 1e9, (System.nanoTime() - wrote) / 1e9, threadEnvironment());
             return new Loaded(dir, model);
         } catch (Exception | Error e) {

@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 import org.remask.engine.Commits;
 import org.remask.engine.LogitsBuffer;
 import org.remask.engine.Model;
@@ -29,7 +30,8 @@ import org.remask.sampling.Schedule;
 
 /**
  * The parts of one sampling step, each on its own, as Sampler runs them: prompt 32 + gen 256 tokens in one
- * row, the first block (positions 32..63, block length 32) being decoded.
+ * row, the first block (positions 32..63, block length 32) being decoded. The model is a random checkpoint of the
+ * {@code family} parameter's layout (LLaDA by default; see {@link Step#family}).
  *
  * <ul>
  *   <li>{@link #forward}: Model.forward over all 288 positions, LM head on the 32 block rows only;
@@ -62,6 +64,16 @@ public class StepBench {
     /** One random model with the device buffers of one generation, shared by the native-side benchmarks. */
     @State(Scope.Benchmark)
     public static class Step {
+        /**
+         * llada, dream, lladamoe or llada2. LLaDA runs at dModel with heads of 64 and SwiGLU 3 dModel; the others run
+         * their published model's shape (RandomCheckpoint.Family) with {@code layers} layers and {@code vocab}, so
+         * dModel must be their real width (3584 for dream, 2048 for the MoEs), and vocab is best their real one
+         * (152064, 157184). LLaDA2's forward is its block-causal one (blocks of 32, no cache). Dream has no WINO
+         * shadow (its rows are shifted): forwardShadow and commitWinoBlock fail on it.
+         */
+        @Param("llada")
+        public String family;
+
         @Param("512")
         public int dModel;
 
@@ -85,6 +97,7 @@ public class StepBench {
 
         BenchSupport.Loaded loaded;
         Model model;
+        boolean blockCausal;
         TokenBuffer tokens;
         LogitsBuffer logits;
         /** The block's and the shadow's rows of one wino forward (64). */
@@ -97,9 +110,10 @@ public class StepBench {
         private final BenchSupport.CpuMeter cpu = new BenchSupport.CpuMeter();
 
         @Setup(Level.Trial)
-        public void setUp() throws Exception {
-            loaded = BenchSupport.randomModel(dModel, layers, Math.max(1, dModel / 64), vocab, device, dtype);
+        public void setUp(BenchmarkParams params) throws Exception {
+            loaded = BenchSupport.randomModel(BenchSupport.spec(family, dModel, layers, vocab), device, dtype);
             model = loaded.model();
+            blockCausal = model.info().family().blockCausal();
             long mask = model.info().maskTokenId();
             tokens = model.newTokens(1, PROMPT + GEN);
             long[] row = new long[PROMPT + GEN];
@@ -113,7 +127,7 @@ public class StepBench {
             masks = new long[BLOCK];
             Arrays.fill(masks, mask);
             // Real logits and samples for the block, so sample and commit work on what a step would see.
-            model.forward(tokens, BEGIN, END, logits);
+            forward();
             logits.sample(BLOCK, settings, 0, samples);
             int committed = tokens.commit(samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, commits);
             if (committed != COMMIT_K) {
@@ -128,7 +142,23 @@ public class StepBench {
                 throw new IllegalStateException(COMMITS_PER_BLOCK + " commits filled " + filled + " of " + BLOCK);
             }
             tokens.write(BEGIN, masks);
-            model.forwardShadow(tokens, BEGIN, END, shadowLogits);
+            // Only WINO's benchmarks read the shadow's rows (and Dream, whose rows are shifted, has none).
+            String benchmark = params.getBenchmark();
+            if (benchmark.endsWith(".forwardShadow") || benchmark.endsWith(".commitWinoBlock")) {
+                model.forwardShadow(tokens, BEGIN, END, shadowLogits);
+            }
+        }
+
+        /**
+         * The step's forward: all 288 positions, LM head on the block's 32 rows; LLaDA2's block-causal (each block of 32
+         * sees itself and the blocks before it), without a cache, as its generation runs one.
+         */
+        void forward() {
+            if (blockCausal) {
+                model.forwardBlocks(tokens, null, BLOCK, 0, PROMPT + GEN, BEGIN, END, logits);
+            } else {
+                model.forward(tokens, BEGIN, END, logits);
+            }
         }
 
         @Setup(Level.Iteration)
@@ -189,10 +219,10 @@ public class StepBench {
 
     static final int STEPS_PER_GENERATION = 64;
 
-    /** Model.forward on the whole 288-token row, LM head on the 32 rows of the block. */
+    /** Model.forward on the whole 288-token row, LM head on the 32 rows of the block (LLaDA2: forwardBlocks). */
     @Benchmark
     public void forward(Step s) {
-        s.model.forward(s.tokens, BEGIN, END, s.logits);
+        s.forward();
     }
 
     /** LogitsBuffer.sample over the 32 rows (vocab-wide softmax, argmax and confidence per row). */

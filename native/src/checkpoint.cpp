@@ -457,8 +457,6 @@ Config read_lladamoe(const ConfigReader& r, const std::string& directory) {
     if (!f.is_integer()) r.fail("moe_layer_freq must list integers");
     c.moe_layers.push_back(f.as_int() != 0);
   }
-  bool dense = std::find(c.moe_layers.begin(), c.moe_layers.end(), false) != c.moe_layers.end();
-  if (dense && c.mlp_hidden_size <= 0) r.fail("dense layers need a positive dense_intermediate_size");
   return c;
 }
 

@@ -2,17 +2,23 @@ package org.remask.sampling;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -169,7 +175,7 @@ class FamilyGoldenTest {
                 .filter(c -> c.get("case").equals("dream-maskgit_plus")).findFirst().orElseThrow();
         long[] prompt = GenerateGoldenTest.longs(golden.get("prompt_ids"));
         try (Model m = load("tiny-dream-f32", DType.FLOAT32); Sampler sampler = new Sampler(m)) {
-            java.util.function.BiFunction<Double, Long, Generation> run = (algTemp, seed) -> sampler.generate(
+            BiFunction<Double, Long, Generation> run = (algTemp, seed) -> sampler.generate(
                     new GenerationRequest(prompt, 16, 16, new DreamSchedule(8, DreamSchedule.DEFAULT_EPS, algTemp),
                             SampleSettings.GREEDY.withSeed(seed)));
             assertArrayEquals(GenerateGoldenTest.longs(golden.get("ids")), run.apply(1e-6, 0L).ids());
@@ -180,20 +186,55 @@ class FamilyGoldenTest {
         }
     }
 
+    /**
+     * LLaDA2 stops after a block that committed EOS, and what it did not reach reads as EOS. No golden case commits
+     * EOS, so a copy of the tiny checkpoint names a token of one as its end of text.
+     */
+    @Test
+    void llada2StopsAfterABlockThatCommittedEos(@TempDir Path dir)
+            throws IOException {
+        Map<?, ?> golden = Golden.list("families/generate.json").stream().map(c -> (Map<?, ?>) c)
+                .filter(c -> c.get("case").equals("llada2-b8-s4-thr0.5")).findFirst().orElseThrow();
+        long[] prompt = GenerateGoldenTest.longs(golden.get("prompt_ids"));
+        long[] want = GenerateGoldenTest.longs(golden.get("ids"));
+        long eos = want[5];  // at position 12, in the block 8..15
+        Path copy = dir.resolve("llada2");
+        Files.createDirectories(copy);
+        try (var files = Files.list(Golden.checkpoint("families/tiny-llada2-f32"))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Path tokenizer = copy.resolve("tokenizer.json");
+        Files.writeString(tokenizer, Files.readString(tokenizer)
+                .replace("\"id\": 497,", "\"id\": " + eos + ","));
+        try (Model m = Model.load(copy, "cpu", DType.FLOAT32); Sampler sampler = new Sampler(m)) {
+            assertEquals(eos, m.info().eosTokenId());
+            List<StepEvent> steps = new ArrayList<>();
+            Generation result = sampler.generate(new GenerationRequest(prompt, 32, 8, new Llada2Schedule(4, 0.5),
+                    SampleSettings.GREEDY), steps::add, null);
+            int stop = 16 - prompt.length;  // the end of the block that committed EOS, in the answer
+            assertArrayEquals(Arrays.copyOf(want, stop), Arrays.copyOf(result.ids(), stop), "the blocks it ran");
+            assertTrue(Arrays.stream(result.ids(), stop, 32).allMatch(id -> id == eos), "EOS after the stop");
+            assertTrue(steps.stream().flatMapToInt(e -> Arrays.stream(e.positions())).allMatch(p -> p < stop));
+            assertTrue(result.nfe() < GenerateGoldenTest.integer(golden, "nfe"), "fewer model calls");
+        }
+    }
+
     @Test
     void whatAFamilyCannotRunIsRefused() {
         long[] prompt = {1, 2, 3};
         try (Model dream = load("tiny-dream-f32", DType.FLOAT32); Sampler sampler = new Sampler(dream)) {
             GenerationRequest wino = new GenerationRequest(prompt, 16, 16, new LladaSchedule(16), SampleSettings.GREEDY,
                     CacheMode.NONE, new Revision.Wino(0.6, 0.9));
-            Exception e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+            Exception e = assertThrows(RuntimeException.class,
                     () -> sampler.generate(wino));
             assertTrue(e.getMessage().contains("DreamModel reads it from output i - 1"), e.getMessage());
         }
         try (Model llada2 = load("tiny-llada2-f32", DType.FLOAT32); Sampler sampler = new Sampler(llada2)) {
             GenerationRequest guided = new GenerationRequest(prompt, 16, 8, new Llada2Schedule(4, 0.95),
                     new SampleSettings(1.0, 0, Remasking.LOW_CONFIDENCE, false, false, -1, 0));
-            Exception e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            Exception e = assertThrows(IllegalArgumentException.class,
                     () -> sampler.generate(guided));
             assertEquals("LLaDA2MoeModelLM runs without revision and classifier-free guidance", e.getMessage());
         }

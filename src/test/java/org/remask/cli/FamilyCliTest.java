@@ -7,9 +7,11 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -91,6 +93,34 @@ class FamilyCliTest {
                 "--alg-temp", "-1");
         assertEquals(2, refused.code());
         assertOneLine(refused.err(), "dream alg temp must be a finite number >= 0, not -1.0");
+    }
+
+    /** Dream's rows are its raw output one position earlier (row 0: its own), within 1e-4 of the reference's. */
+    @Test
+    void dreamsLogitsAreEachPositionsDistribution() throws IOException {
+        Golden.Forward golden = Golden.forward("families/forward.json", DREAM);
+        String ids = Arrays.stream(golden.inputIds()).mapToObj(String::valueOf)
+                .collect(Collectors.joining(","));
+        CliTest.Run run = CliTest.run("logits", "--model", checkpoint(DREAM).toString(), "--ids", ids, "--format", "json");
+        assertEquals(0, run.code(), run.err());
+        List<?> rows = (List<?>) JSON.std.mapFrom(run.out()).get("logits");
+        for (int r = 0; r < rows.size(); r++) {
+            List<?> row = (List<?>) rows.get(r);
+            float[] raw = golden.logits()[Math.max(r - 1, 0)];
+            for (int v = 0; v < row.size(); v++) {
+                assertEquals(raw[v], ((Number) row.get(v)).floatValue(), 1e-4, "row " + r);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {DREAM, MOE, LLADA2})
+    void evalRunsEveryFamily(String name) throws URISyntaxException {
+        Path dataset = Path.of(FamilyCliTest.class.getResource("/eval/mini.jsonl").toURI());
+        CliTest.Run run = CliTest.run("eval", "--model", checkpoint(name).toString(), "--dataset", dataset.toString(),
+                "--limit", "1", "--gen-length", "16", "--block-length", "8", "--quiet");
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().contains("pass@1"), run.out());
     }
 
     @ParameterizedTest

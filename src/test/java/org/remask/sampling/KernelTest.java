@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.remask.engine.Commits;
 import org.remask.engine.DType;
 import org.remask.engine.Golden;
@@ -671,5 +673,32 @@ class KernelTest {
             assertEquals(1, commits.position(0));
             assertArrayEquals(new long[] {MASK, 2}, tokens.read(0, 2));
         }
+    }
+
+    /** The families' calls refuse bad values with the native message, and write nothing. */
+    @Test
+    void theFamiliesCallsRefuseBadValues() {
+        try (LogitsBuffer logits = model.newLogits(2);
+                Samples samples = sampled(logits, new int[] {1, 2}, new double[] {0.5, 0.6});
+                TokenBuffer tokens = model.newTokens(1, 2);
+                Commits commits = new Commits(2)) {
+            refused(() -> logits.truncate(3, 1, 0), "rows 3 outside a logits buffer of 2");
+            refused(() -> logits.truncate(2, 0, 0), "top_p must be above 0");
+            refused(() -> logits.truncate(2, 1, -1), "top_k must be 0 (off) or at least 1");
+            refused(() -> samples.gumbel(2, 0, 0, 0), "alg_temp must be above 0");
+            refused(() -> samples.gumbel(3, 1, 0, 0), "rows 3 outside a samples buffer of 2");
+            refused(() -> tokens.commitOrigin(samples, 0, 2, 1.5, 0, 0, MemorySegment.NULL, commits),
+                    "p_transfer must lie in [0, 1]");
+            refused(() -> model.forwardBlocks(tokens, null, 0, 0, 2, 0, 2, logits), "block length must be at least 1");
+            refused(() -> model.forwardBlocks(tokens, null, 1, 1, 2, 1, 2, logits),
+                    "without a cache a block-causal forward computes from position 0");
+            assertArrayEquals(new long[] {MASK, MASK}, tokens.read(0, 2), "nothing committed");
+        }
+    }
+
+    private static void refused(Executable call, String message) {
+        RemaskException e = assertThrows(RemaskException.class, call);
+        assertEquals(RemaskException.Kind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains(message), e.getMessage());
     }
 }

@@ -1,6 +1,6 @@
 // remask_floor: how close a forward pass comes to this machine's own matrix-multiply rate.
 //
-//   remask_floor DIR [--tokens T] [--rows R] [--dtype float32|bfloat16] [--threads N]
+//   remask_floor DIR [--tokens T] [--rows R] [--dtype float32|bfloat16|int8] [--threads N]
 //                    [--device cpu|cuda:N] [--runs N] [--iters N] [--warmup N] [--step] [--no-model]
 //
 // DIR is a checkpoint of any family the shim runs (LLaDA, Dream, LLaDA-MoE, LLaDA2); its shape comes from
@@ -53,6 +53,7 @@
 
 #include "checkpoint.h"
 #include "experts.h"
+#include "linear.h"
 #include "remask.h"
 
 namespace {
@@ -80,7 +81,7 @@ struct Options {
 [[noreturn]] void usage(const std::string& problem) {
   if (!problem.empty()) std::fprintf(stderr, "remask_floor: %s\n", problem.c_str());
   std::fprintf(stderr,
-               "usage: remask_floor DIR [--tokens T] [--rows R] [--dtype float32|bfloat16] [--threads N]\n"
+               "usage: remask_floor DIR [--tokens T] [--rows R] [--dtype float32|bfloat16|int8] [--threads N]\n"
                "                        [--device cpu|cuda:N] [--runs N] [--iters N] [--warmup N] [--step] [--no-model]\n");
   std::exit(2);
 }
@@ -120,7 +121,7 @@ Options parse(int argc, char** argv) {
   if (o.rows > o.tokens) usage("--rows cannot exceed --tokens");
   if (o.dtype == "bf16") o.dtype = "bfloat16";
   if (o.dtype == "fp32" || o.dtype == "f32") o.dtype = "float32";
-  if (o.dtype != "float32" && o.dtype != "bfloat16") usage("--dtype is float32 or bfloat16");
+  if (o.dtype != "float32" && o.dtype != "bfloat16" && o.dtype != "int8") usage("--dtype is float32, bfloat16 or int8");
   if (o.device == "cuda") o.device = "cuda:0";
   if (o.warmup < 0) o.warmup = 0;
   return o;
@@ -299,8 +300,10 @@ int main(int argc, char** argv) {
                       torch::ScalarType type) {
       if (count == 0) return;
       torch::Tensor x = torch::randn({1, m, kk}, opts.dtype(type)), w = random({n, kk}, kk, type);
+      // int8: the model's dense linears as linear.h runs them (float32 in, int8 weights).
+      remask::Linear l = o.dtype == "int8" && type == dtype ? remask::Linear::int8(w) : remask::Linear(w);
       add(name, dims(m, kk, n) + (type == dtype ? "" : " fp32"), 2.0 * m * kk * n, count,
-          [x, w] { return torch::linear(x, w); });
+          [x, l] { return l(x); });
     };
     // Names as the family's checkpoint has them.
     const bool ling = c.family == Family::Llada2;

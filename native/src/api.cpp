@@ -2,6 +2,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -116,11 +118,13 @@ torch::Device parse_device(const std::string& name) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(ordinal));
 }
 
-torch::ScalarType parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "fp32" || name == "f32") return torch::kFloat32;
-  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
-  if (name == "float16" || name == "fp16" || name == "half") return torch::kFloat16;
-  throw invalid_argument("unknown dtype '" + name + "' (use float32, bfloat16 or float16)");
+// The compute dtype and how the linears' weights are held: "int8" is int8 weights computing in float32.
+std::pair<torch::ScalarType, WeightFormat> parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "fp32" || name == "f32") return {torch::kFloat32, WeightFormat::Dense};
+  if (name == "bfloat16" || name == "bf16") return {torch::kBFloat16, WeightFormat::Dense};
+  if (name == "float16" || name == "fp16" || name == "half") return {torch::kFloat16, WeightFormat::Dense};
+  if (name == "int8") return {torch::kFloat32, WeightFormat::Int8};
+  throw invalid_argument("unknown dtype '" + name + "' (use float32, bfloat16, float16 or int8)");
 }
 
 void check_range(const Buffer& buffer, int64_t offset, int64_t count, const void* host) {
@@ -258,6 +262,9 @@ int32_t remask_version(char* out, int64_t capacity) {
   require(out != nullptr && capacity > 0, "output buffer is NULL or empty");
   std::string text = std::string("remask ") + REMASK_VERSION + "; libtorch " + TORCH_VERSION +
                      "; cuda " + (torch::cuda::is_available() ? "yes" : "no");
+  // Which OpenBLAS build libtorch's float32 GEMMs run on (CMakeLists.txt's RPATH picks the OpenMP one).
+  using Text = char* (*)();
+  if (auto config = reinterpret_cast<Text>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) text += "; blas " + std::string(config());
   size_t n = std::min(text.size(), static_cast<size_t>(capacity - 1));
   std::memcpy(out, text.data(), n);
   out[n] = '\0';
@@ -291,10 +298,13 @@ int32_t remask_model_load(const char* directory, const char* device, const char*
   *out = nullptr;
   std::string dir = text_argument(directory, "directory");
   torch::Device where = parse_device(text_argument(device, "device"));
-  torch::ScalarType type = parse_dtype(text_argument(dtype, "dtype"));
-  // libtorch's CPU kernels lack float16 matmuls: refused here rather than at the first forward.
+  auto [type, format] = parse_dtype(text_argument(dtype, "dtype"));
+  // libtorch's CPU kernels lack float16 matmuls, and its int8 GEMM is the CPU's: refused here rather than at the
+  // first forward.
   require(!(where.is_cpu() && type == torch::kFloat16), "float16 runs on cuda only; on the cpu use float32 or bfloat16");
-  *out = models().add<remask_model>(std::make_shared<Model>(dir, where, type));
+  require(!(where.is_cuda() && format == WeightFormat::Int8),
+          "int8 runs on the cpu only (libtorch's oneDNN int8 GEMM); on cuda use bfloat16");
+  *out = models().add<remask_model>(std::make_shared<Model>(dir, where, type, format));
   API_END()
 }
 

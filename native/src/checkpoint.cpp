@@ -624,7 +624,7 @@ std::map<std::string, std::vector<int64_t>> tensor_shapes(const Config& c) {
 }
 
 std::map<std::string, torch::Tensor> load_weights(const std::string& directory, const Config& config,
-                                                  torch::ScalarType dtype, torch::Device device) {
+                                                  std::optional<torch::ScalarType> dtype, torch::Device device) {
   std::map<std::string, TensorEntry> entries = read_entries(directory);
   std::map<std::string, std::vector<int64_t>> shapes = tensor_shapes(config);
   for (const auto& [name, entry] : entries) {
@@ -638,7 +638,7 @@ std::map<std::string, torch::Tensor> load_weights(const std::string& directory, 
     if (entries.find(name) == entries.end()) throw bad_checkpoint(directory + ": missing tensor " + name);
 
   std::map<std::string, torch::Tensor> weights;
-  for (const auto& [name, entry] : entries) weights[name] = materialise(entry, dtype, device);
+  for (const auto& [name, entry] : entries) weights[name] = materialise(entry, dtype.value_or(entry.dtype), device);
   return weights;
 }
 

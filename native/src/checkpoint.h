@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,8 +82,8 @@ const TensorNames& tensor_names(Family family);
 std::map<std::string, std::vector<int64_t>> tensor_shapes(const Config& config);
 
 // Loads every tensor of the checkpoint, checks names and shapes against the config, and returns
-// them converted to dtype on device. Files are mapped, not read into memory.
+// them converted to dtype on device (no dtype: each as stored). Files are mapped, not read into memory.
 std::map<std::string, torch::Tensor> load_weights(const std::string& directory, const Config& config,
-                                                  torch::ScalarType dtype, torch::Device device);
+                                                  std::optional<torch::ScalarType> dtype, torch::Device device);
 
 }  // namespace remask

@@ -52,16 +52,17 @@ const torch::Tensor& embedding(const Config& config, const std::map<std::string,
   return it->second;
 }
 
-torch::Tensor swiglu(const torch::Tensor& x, const torch::Tensor& gate, const torch::Tensor& up,
-                     const torch::Tensor& down) {
-  return torch::linear(torch::silu(torch::linear(x, gate)) * torch::linear(x, up), down);
-}
-
 }  // namespace
 
-Model::Model(const std::string& directory, torch::Device device, torch::ScalarType dtype)
-    : config_(Config::read(directory)), device_(device), dtype_(dtype) {
-  assign(load_weights(directory, config_, dtype, device));
+Model::Model(const std::string& directory, torch::Device device, torch::ScalarType dtype, WeightFormat format)
+    : config_(Config::read(directory)), device_(device), dtype_(dtype), format_(format) {
+  if (format == WeightFormat::Int8) {
+    if (!device.is_cpu()) throw invalid_argument("int8 weights run on the cpu only (libtorch's oneDNN int8 GEMM)");
+    if (dtype != torch::kFloat32) throw invalid_argument("int8 weights compute in float32");
+  }
+  // int8 loads the checkpoint as stored (mapped, not copied) and converts one tensor at a time in assign(), so an
+  // 8B bfloat16 checkpoint never stands in float32 in memory whole.
+  assign(load_weights(directory, config_, format == WeightFormat::Int8 ? std::nullopt : std::optional(dtype), device));
 }
 
 Model::Model(Config config, std::map<std::string, torch::Tensor> weights)
@@ -73,14 +74,30 @@ Model::Model(Config config, std::map<std::string, torch::Tensor> weights)
 
 void Model::assign(std::map<std::string, torch::Tensor> weights) {
   weights_ = std::move(weights);
-  for (const auto& [name, tensor] : weights_) {
-    parameter_count_ += tensor.numel();
-    weight_bytes_ += tensor.numel() * static_cast<int64_t>(tensor.element_size());
-  }
   auto take = [this](const std::string& name) {
     auto it = weights_.find(name);
     if (it == weights_.end()) throw bad_checkpoint("missing tensor " + name);
+    if (it->second.scalar_type() != dtype_) it->second = it->second.to(dtype_);  // int8's: loaded as stored
     return it->second;
+  };
+  // int8 linears leave weights_ (their float copy is freed) and are counted here.
+  int64_t linear_parameters = 0, linear_bytes = 0;
+  auto int8 = [&](const torch::Tensor& weight) {
+    Linear made = Linear::int8(weight);
+    linear_parameters += made.parameters();
+    linear_bytes += made.bytes();
+    return made;
+  };
+  auto linear = [&](const std::string& name) {
+    if (format_ == WeightFormat::Dense) return Linear(take(name));
+    auto it = weights_.find(name);
+    if (it == weights_.end()) throw bad_checkpoint("missing tensor " + name);
+    Linear made = int8(it->second);
+    weights_.erase(it);
+    return made;
+  };
+  auto swiglu = [&](const std::string& gate, const std::string& up, const std::string& down) {
+    return SwiGlu{linear(gate), linear(up), linear(down)};
   };
   auto maybe = [&take](bool present, const std::string& name) { return present ? take(name) : torch::Tensor(); };
   const TensorNames& n = tensor_names(config_.family);
@@ -96,19 +113,27 @@ void Model::assign(std::map<std::string, torch::Tensor> weights) {
   wte_ = take(n.embedding);
   ln_f_ = take(n.final_norm);
   // Rows past vocab_size are padding no tokenizer produces; the sampler never needs their logits.
-  lm_head_ = (config_.weight_tying ? wte_ : take(n.lm_head)).narrow(0, 0, config_.vocab_size);
+  if (config_.weight_tying) {
+    torch::Tensor rows = wte_.narrow(0, 0, config_.vocab_size);
+    lm_head_ = format_ == WeightFormat::Int8 ? int8(rows) : Linear(rows);
+  } else if (format_ == WeightFormat::Int8) {
+    lm_head_ = int8(weights_.at(n.lm_head).narrow(0, 0, config_.vocab_size));
+    weights_.erase(n.lm_head);
+  } else {
+    lm_head_ = Linear(take(n.lm_head).narrow(0, 0, config_.vocab_size));
+  }
   for (int64_t i = 0; i < config_.n_layers; ++i) {
     auto at = [&n, i](const std::string& suffix) { return n.layer(i, suffix); };
     Layer layer;
     layer.attn_norm = take(at(n.attn_norm));
     layer.ff_norm = take(at(n.ff_norm));
-    layer.attn_out = take(at(n.attn_out));
+    layer.attn_out = linear(at(n.attn_out));
     if (!n.qkv.empty()) {
-      layer.qkv_proj = take(at(n.qkv));
+      layer.qkv_proj = linear(at(n.qkv));
     } else {
-      layer.q_proj = take(at(n.q));
-      layer.k_proj = take(at(n.k));
-      layer.v_proj = take(at(n.v));
+      layer.q_proj = linear(at(n.q));
+      layer.k_proj = linear(at(n.k));
+      layer.v_proj = linear(at(n.v));
     }
     layer.q_bias = maybe(config_.qkv_bias, at(TensorNames::bias(n.q)));
     layer.k_bias = maybe(config_.qkv_bias, at(TensorNames::bias(n.k)));
@@ -116,7 +141,7 @@ void Model::assign(std::map<std::string, torch::Tensor> weights) {
     layer.q_norm = maybe(config_.qk_norm, at(n.q_norm));
     layer.k_norm = maybe(config_.qk_norm, at(n.k_norm));
     if (!config_.moe_layer(i)) {
-      layer.mlp = SwiGlu{take(at(n.gate)), take(at(n.up)), take(at(n.down))};
+      layer.mlp = swiglu(at(n.gate), at(n.up), at(n.down));
     } else {
       Experts& e = layer.experts;
       e.router = take(at(n.router));
@@ -127,11 +152,19 @@ void Model::assign(std::map<std::string, torch::Tensor> weights) {
       e.down = stack(i, "down_proj.weight");
       if (config_.shared_expert_hidden_size > 0) {
         std::string s = at(n.shared);
-        layer.shared = SwiGlu{take(s + "gate_proj.weight"), take(s + "up_proj.weight"), take(s + "down_proj.weight")};
+        layer.shared = swiglu(s + "gate_proj.weight", s + "up_proj.weight", s + "down_proj.weight");
       }
     }
     layers_.push_back(std::move(layer));
   }
+  // What is left stands in the compute dtype (int8's norms, biases, embedding and experts too).
+  for (auto& [name, tensor] : weights_) {
+    if (tensor.scalar_type() != dtype_) tensor = tensor.to(dtype_);
+    parameter_count_ += tensor.numel();
+    weight_bytes_ += tensor.numel() * static_cast<int64_t>(tensor.element_size());
+  }
+  parameter_count_ += linear_parameters;
+  weight_bytes_ += linear_bytes;
   int64_t rd = config_.rotary_dim();
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
   inv_freq_ = 1.0 / torch::pow(config_.rope_theta, torch::arange(0, rd, 2, f32) / static_cast<double>(rd));
@@ -151,14 +184,14 @@ torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const
   torch::Tensor xn = rms_norm(x, layer.attn_norm);
   torch::Tensor q, k, v;  // [B, T, heads, hd]
   if (layer.qkv_proj.defined()) {
-    torch::Tensor qkv = torch::linear(xn, layer.qkv_proj).view({B, T, H + 2 * KV, hd});
+    torch::Tensor qkv = layer.qkv_proj(xn).view({B, T, H + 2 * KV, hd});
     q = qkv.narrow(2, 0, H);
     k = qkv.narrow(2, H, KV);
     v = qkv.narrow(2, H + KV, KV);
   } else {
-    q = torch::linear(xn, layer.q_proj, layer.q_bias).view({B, T, H, hd});
-    k = torch::linear(xn, layer.k_proj, layer.k_bias).view({B, T, KV, hd});
-    v = torch::linear(xn, layer.v_proj, layer.v_bias).view({B, T, KV, hd});
+    q = layer.q_proj(xn, layer.q_bias).view({B, T, H, hd});
+    k = layer.k_proj(xn, layer.k_bias).view({B, T, KV, hd});
+    v = layer.v_proj(xn, layer.v_bias).view({B, T, KV, hd});
   }
   if (layer.q_norm.defined()) {
     q = rms_norm(q, layer.q_norm);
@@ -181,7 +214,7 @@ torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const
     v = v.repeat_interleave(H / KV, 1);
   }
   torch::Tensor merged = bidirectional_attention(q, k, v, allowed, config_.family != Family::Llada).transpose(1, 2).contiguous().view({B, T, H * hd});
-  return torch::linear(merged, layer.attn_out);
+  return layer.attn_out(merged);
 }
 
 torch::Tensor Model::forward(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const {
@@ -257,17 +290,17 @@ torch::Tensor Model::trunk(const torch::Tensor& tokens, const torch::Tensor& pos
     torch::Tensor y = rms_norm(h, layer.ff_norm);
     if (layer.experts.gate.defined()) {
       torch::Tensor routed = route(config_, layer.experts, y.reshape({-1, y.size(-1)})).view_as(y);
-      x = h + (layer.shared.gate.defined() ? routed + swiglu(y, layer.shared.gate, layer.shared.up, layer.shared.down)
+      x = h + (layer.shared.gate.defined() ? routed + layer.shared(y)
                                            : routed);
     } else {
-      x = h + swiglu(y, layer.mlp.gate, layer.mlp.up, layer.mlp.down);
+      x = h + layer.mlp(y);
     }
   }
   return x;
 }
 
 torch::Tensor Model::head(const torch::Tensor& rows) const {
-  return torch::linear(rms_norm(rows, ln_f_), lm_head_).reshape({-1, config_.vocab_size});
+  return lm_head_(rms_norm(rows, ln_f_)).reshape({-1, config_.vocab_size});
 }
 
 torch::Tensor Model::forward_shadow(const torch::Tensor& tokens, int64_t block_begin, int64_t block_end) const {

@@ -10,6 +10,7 @@
 
 #include "checkpoint.h"
 #include "experts.h"
+#include "linear.h"
 
 namespace remask {
 
@@ -23,10 +24,14 @@ struct KvCache {
   bool filled = false;  // a forward over every position has run
 };
 
+// How the linear layers' weights are held: in the compute dtype, or int8 (linear.h; computes in float32, on the CPU).
+enum class WeightFormat { Dense, Int8 };
+
 class Model {
  public:
-  // Loads DIR's checkpoint onto device in dtype.
-  Model(const std::string& directory, torch::Device device, torch::ScalarType dtype);
+  // Loads DIR's checkpoint onto device in dtype (float32 for int8 weights).
+  Model(const std::string& directory, torch::Device device, torch::ScalarType dtype,
+        WeightFormat format = WeightFormat::Dense);
   // Runs these tensors as they are (names and shapes as load_weights returns them; device and dtype
   // are theirs): the trainer's leaf tensors that require grad, updated in place by its optimizer.
   Model(Config config, std::map<std::string, torch::Tensor> weights);
@@ -36,7 +41,9 @@ class Model {
   torch::ScalarType dtype() const { return dtype_; }
   int64_t parameter_count() const { return parameter_count_; }
   int64_t weight_bytes() const { return weight_bytes_; }
-  // Every tensor by its checkpoint name; the forward pass shares their storage.
+  WeightFormat weight_format() const { return format_; }
+  // Every tensor by its checkpoint name; the forward pass shares their storage. With int8 weights the
+  // quantized linears are not among them.
   const std::map<std::string, torch::Tensor>& weights() const { return weights_; }
 
   // tokens: int64 [B, T] on the device. Returns logits [B * (row_end - row_begin), vocab_size] in the
@@ -69,11 +76,13 @@ class Model {
 
  private:
   struct SwiGlu {
-    torch::Tensor gate, up, down;  // [hidden, d], [hidden, d], [d, hidden]
+    Linear gate, up, down;  // [hidden, d], [hidden, d], [d, hidden]
+    torch::Tensor operator()(const torch::Tensor& x) const { return down(torch::silu(gate(x)) * up(x)); }
   };
   struct Layer {
-    torch::Tensor attn_norm, q_proj, k_proj, v_proj, qkv_proj, attn_out, ff_norm;  // qkv_proj: LLaDA2's fused one
-    torch::Tensor q_bias, k_bias, v_bias, q_norm, k_norm;                          // undefined where absent
+    // [q, d], [kv, d], [kv, d] or LLaDA2's fused [q + 2 kv, d]; [d, q]
+    Linear q_proj, k_proj, v_proj, qkv_proj, attn_out;
+    torch::Tensor attn_norm, ff_norm, q_bias, k_bias, v_bias, q_norm, k_norm;  // the last five undefined where absent
     SwiGlu mlp;      // dense layers
     Experts experts; // MoE layers: the routed experts
     SwiGlu shared;   // and the shared expert, where the family has one
@@ -104,8 +113,10 @@ class Model {
   Config config_;
   torch::Device device_;
   torch::ScalarType dtype_;
+  WeightFormat format_ = WeightFormat::Dense;
   std::map<std::string, torch::Tensor> weights_;
-  torch::Tensor wte_, ln_f_, lm_head_, inv_freq_;
+  torch::Tensor wte_, ln_f_, inv_freq_;
+  Linear lm_head_;  // [vocab_size, d]
   std::vector<Layer> layers_;
   int64_t parameter_count_ = 0;
   int64_t weight_bytes_ = 0;

@@ -496,6 +496,20 @@ int main(int argc, char** argv) {
         "a NULL device is refused");
   check(remask_model_free(reinterpret_cast<remask_model*>(12345)) == REMASK_ERR_CLOSED,
         "a handle that never was one is refused");
+#ifdef REMASK_EXPECT_OPENMP_BLAS
+  check(std::string(version).find("USE_OPENMP") != std::string::npos,
+        "libtorch's GEMMs run on OpenBLAS's OpenMP build (one thread pool with libtorch's)");
+#endif
+  if (device == "cpu") {
+    remask_model* int8 = nullptr;
+    check(remask_model_load(tiny.c_str(), "cpu", "int8", &int8) == REMASK_OK && int8 != nullptr,
+          "int8 weights load on the cpu");
+    remask_model_free(int8);
+  } else {
+    check(remask_model_load(tiny.c_str(), device.c_str(), "int8", &unused) == REMASK_ERR_INVALID_ARGUMENT &&
+              std::string(remask_last_error()).find("int8 runs on the cpu only") != std::string::npos,
+          "int8 on cuda is refused with the reason");
+  }
 
   std::ifstream in(golden + "/forward.json");
   if (!in) {

@@ -24,8 +24,9 @@ final class ModelOptions {
     String device;
 
     @Option(names = "--dtype", defaultValue = "auto", paramLabel = "T",
-            description = "float32, bfloat16, float16 or auto: bfloat16 on cuda, and on a cpu with native bfloat16 for a"
-                    + " bfloat16 checkpoint, else float32 (default: ${DEFAULT-VALUE}).")
+            description = "float32, bfloat16, float16 (cuda), int8 (cpu: int8 linear weights, float32 activations) or"
+                    + " auto: bfloat16 on cuda, and on a cpu with native bfloat16 for a bfloat16 checkpoint, else"
+                    + " float32 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--threads", paramLabel = "N",

@@ -2,26 +2,24 @@ package org.remask.engine;
 
 import java.util.Locale;
 
-/** The dtype the model computes in; weights are converted to it at load. */
+/**
+ * How the model computes: the dtype its weights are converted to at load, or {@link #INT8}: the linear layers'
+ * weights in int8 (per output channel, libtorch's oneDNN int8 GEMM, on the CPU), everything else in float32.
+ */
 public enum DType {
-    FLOAT32("float32", 4),
-    BFLOAT16("bfloat16", 2),
-    FLOAT16("float16", 2);
+    FLOAT32("float32"),
+    BFLOAT16("bfloat16"),
+    FLOAT16("float16"),
+    INT8("int8");
 
     private final String nativeName;
-    private final int bytes;
 
-    DType(String nativeName, int bytes) {
+    DType(String nativeName) {
         this.nativeName = nativeName;
-        this.bytes = bytes;
     }
 
     public String nativeName() {
         return nativeName;
-    }
-
-    public int bytes() {
-        return bytes;
     }
 
     /** Accepts the native names and the usual short ones (fp32, bf16, fp16, f32, half). */
@@ -30,8 +28,9 @@ public enum DType {
             case "float32", "fp32", "f32" -> FLOAT32;
             case "bfloat16", "bf16" -> BFLOAT16;
             case "float16", "fp16", "half" -> FLOAT16;
+            case "int8" -> INT8;
             default -> throw new IllegalArgumentException(
-                    "unknown dtype '" + text + "' (use float32, bfloat16 or float16)");
+                    "unknown dtype '" + text + "' (use float32, bfloat16, float16 or int8)");
         };
     }
 

@@ -63,7 +63,7 @@ public final class Model implements AutoCloseable {
                 dtype);
     }
 
-    /** "remask X; libtorch Y; cuda yes|no". */
+    /** "remask X; libtorch Y; cuda yes|no[; blas Z]" (remask.h's remask_version). */
     public static String nativeVersion() {
         Native.ensureLoaded();
         try (Arena arena = Arena.ofConfined()) {

@@ -1,5 +1,10 @@
 package org.remask.ffi;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.URISyntaxException;
@@ -30,6 +35,7 @@ public final class NativeLibrary {
                 throw new IllegalStateException("native library not found at " + path
                         + " (build it with scripts/remask or mvn package, or set REMASK_NATIVE_LIB)");
             }
+            waitPassivelyUnlessSet();
             try {
                 System.load(path.toString());
             } catch (UnsatisfiedLinkError e) {
@@ -37,6 +43,32 @@ public final class NativeLibrary {
             }
             resolveAllSymbols(path);
             loaded = true;
+        }
+    }
+
+    /**
+     * OMP_WAIT_POLICY=PASSIVE unless the environment says otherwise, set before libremask brings libgomp in (it reads
+     * the variable once, when loaded). libgomp's default keeps idle OpenMP threads spinning between parallel regions;
+     * on a machine with as many busy threads as cores (another generation, a build) every region then waits for a
+     * descheduled spinner: a forward of the shipped model took 1.31 s instead of 0.10 s with 2 threads beside one
+     * busy process (bench/README.md, "Threads and BLAS"). Has no effect where libgomp is already in the process.
+     */
+    private static void waitPassivelyUnlessSet() {
+        if (System.getenv("OMP_WAIT_POLICY") != null) {
+            return;
+        }
+        Linker linker = Linker.nativeLinker();
+        MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().findOrThrow("setenv"),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        try (Arena arena = Arena.ofConfined()) {
+            int status = (int) setenv.invokeExact(arena.allocateFrom("OMP_WAIT_POLICY"), arena.allocateFrom("PASSIVE"), 0);
+            if (status != 0) {
+                throw new IllegalStateException("setenv(OMP_WAIT_POLICY) failed");
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
         }
     }
 

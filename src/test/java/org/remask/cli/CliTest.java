@@ -81,10 +81,29 @@ class CliTest {
     }
 
     @Test
+    void int8LogitsFromTheCliMatchTheInt8GoldenVectors() throws IOException {
+        Golden.Forward golden = Golden.forward("int8.json", Golden.F32);
+        String ids = java.util.Arrays.stream(golden.inputIds()).mapToObj(Long::toString)
+                .collect(java.util.stream.Collectors.joining(","));
+        Run run = run("logits", "--model", f32(), "--ids", ids, "--dtype", "int8", "--format", "json");
+        assertEquals(0, run.code(), run.err());
+        List<?> rows = (List<?>) JSON.std.mapFrom(run.out()).get("logits");
+        for (int r = 0; r < rows.size(); r++) {
+            List<?> row = (List<?>) rows.get(r);
+            for (int v = 0; v < row.size(); v++) {
+                assertEquals(golden.logits()[r][v], ((Number) row.get(v)).floatValue(), 1e-4);
+            }
+        }
+        Run info = run("info", "--model", f32(), "--dtype", "int8");
+        assertTrue(info.out().contains("in int8 on cpu (as asked)"), info.out());
+    }
+
+    @Test
     void usageErrorsExitWith2AndOneLine() {
         assertUsageError(run("logits", "--model", f32(), "--ids", "1,x"), "'x' is not a token id");
         assertUsageError(run("logits", "--model", f32(), "--ids", "5,384"), "outside the vocabulary");
         assertUsageError(run("info", "--model", f32(), "--dtype", "float8"), "unknown dtype 'float8'");
+        assertUsageError(run("info", "--model", f32(), "--dtype", "int4"), "(use float32, bfloat16, float16 or int8)");
         assertUsageError(run("info", "--model", f32(), "--device", "tpu"), "unknown device 'tpu'");
         assertUsageError(run("frobnicate"), "frobnicate");
         assertUsageError(run("info", "--model", "/no/such/model"), "model directory /no/such/model does not exist");

@@ -222,7 +222,7 @@ class BadInputTest {
 
     @Test
     void cudaWithoutADevice() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Model.nativeVersion().endsWith("cuda no"));
+        org.junit.jupiter.api.Assumptions.assumeTrue(Model.nativeVersion().contains("cuda no"));
         assertFails(() -> Model.load(Golden.checkpoint(Golden.F32), "cuda:0", DType.FLOAT32).close(),
                 RemaskException.Kind.INVALID_ARGUMENT, "no CUDA device");
     }

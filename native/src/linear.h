@@ -1,0 +1,33 @@
+// A linear layer's weight W [out, in], applied as x W^T (+ bias): dense in the compute dtype, or int8.
+#pragma once
+
+#include <ATen/native/quantized/PackedParams.h>
+#include <torch/torch.h>
+
+namespace remask {
+
+class Linear {
+ public:
+  Linear() = default;
+  // Dense: torch::linear in the weight's dtype.
+  explicit Linear(torch::Tensor weight) : weight_(std::move(weight)) {}
+  // int8 weights, symmetric per output channel (scale = max |W_row| / 127), run by libtorch's dynamic int8 GEMM
+  // on oneDNN (VNNI): float32 in and out, the input quantized per call (per tensor, asymmetric uint8). CPU only.
+  // weight: float32 [out, in] on the CPU.
+  static Linear int8(const torch::Tensor& weight);
+
+  bool defined() const { return weight_.defined() || packed_; }
+  // x: [..., in] in the compute dtype (float32 for int8); bias: [out] or undefined.
+  torch::Tensor operator()(const torch::Tensor& x, const torch::Tensor& bias = {}) const;
+  // Parameters and the bytes they occupy. int8: oneDNN's packed copy plus the int8 tensor it keeps for unpack()
+  // (libtorch's PackedLinearWeightsOnednn holds both), so 2 bytes a weight, plus the scales.
+  int64_t parameters() const;
+  int64_t bytes() const;
+
+ private:
+  torch::Tensor weight_;                                 // dense: [out, in]
+  c10::intrusive_ptr<LinearPackedParamsBase> packed_;    // int8
+  int64_t out_ = 0, in_ = 0;                             // int8's shape
+};
+
+}  // namespace remask

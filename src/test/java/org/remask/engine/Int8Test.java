@@ -1,0 +1,76 @@
+package org.remask.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * int8 weights (linear.h) against bench/reference/int8_golden.py: the same forward with the same int8 scheme, the
+ * quality cost the README states, and what the model reports about itself.
+ */
+class Int8Test {
+
+    private static float[][] logits(Model model, long[] ids) {
+        try (TokenBuffer tokens = model.newTokens(1, ids.length); LogitsBuffer out = model.newLogits(ids.length)) {
+            tokens.write(0, ids);
+            model.forward(tokens, 0, ids.length, out);
+            return out.readRows(ids.length);
+        }
+    }
+
+    private static int argmax(float[] row) {
+        int best = 0;
+        for (int i = 1; i < row.length; i++) {
+            if (row[i] > row[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Test
+    void int8LogitsEqualTheReferencesInt8Forward() {
+        Golden.Forward golden = Golden.forward("int8.json", Golden.F32);
+        try (Model model = Model.load(Golden.checkpoint(Golden.F32), "cpu", DType.INT8)) {
+            float[][] got = logits(model, golden.inputIds());
+            for (int r = 0; r < got.length; r++) {
+                assertArrayEquals(golden.logits()[r], got[r], 1e-4f, "row " + r);
+            }
+        }
+    }
+
+    /** The cost the README states (int8.json's against_float32, from bench/reference/int8_golden.py). */
+    @Test
+    void int8CostsWhatTheReferenceMeasuredAgainstFloat32() {
+        Golden.Forward float32 = Golden.forward(Golden.F32);
+        Map<?, ?> cost = (Map<?, ?>) ((Map<?, ?>) Golden.list("int8.json").get(0)).get("against_float32");
+        try (Model model = Model.load(Golden.checkpoint(Golden.F32), "cpu", DType.INT8)) {
+            float[][] got = logits(model, float32.inputIds());
+            double worst = 0;
+            int changed = 0;
+            for (int r = 0; r < got.length; r++) {
+                for (int v = 0; v < got[r].length; v++) {
+                    worst = Math.max(worst, Math.abs(got[r][v] - float32.logits()[r][v]));
+                }
+                changed += argmax(got[r]) != argmax(float32.logits()[r]) ? 1 : 0;
+            }
+            assertEquals(((Number) cost.get("max_abs_diff")).doubleValue(), worst, 1e-3);
+            assertEquals(((Number) cost.get("argmax_changed_rows")).intValue(), changed);
+        }
+    }
+
+    @Test
+    void int8ModelsHoldTheirLinearsInTwoBytesAWeight() {
+        try (Model model = Model.load(Golden.checkpoint(Golden.F32), "cpu", DType.INT8)) {
+            ModelInfo info = model.info();
+            long linear = 2 * (4L * 64 * 64 + 3L * 160 * 64) + 384L * 64;  // two layers' and the LM head's
+            long rest = 384L * 64 + 64 + 2 * 2 * 64;                         // embedding, norms
+            assertEquals(linear + rest, info.parameterCount());
+            // int8 and oneDNN's packed copy (2 bytes), a float64 scale per output channel; the rest in float32.
+            long channels = 2 * (3L * 64 + 64 + 2 * 160 + 64) + 384;
+            assertEquals(2 * linear + 8 * channels + 4 * rest, info.weightBytes());
+        }
+    }
+}

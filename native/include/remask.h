@@ -51,7 +51,7 @@ typedef struct remask_model_info {
     int64_t mlp_hidden_size;
     int64_t max_sequence_length;
     int64_t parameter_count;
-    int64_t weight_bytes; /* bytes the weights occupy on the device (int8: 2 per linear weight, see model_load) */
+    int64_t weight_bytes; /* bytes the weights occupy on the device, in the compute dtype (int8: 1 a linear weight) */
     int64_t family;       /* REMASK_FAMILY_* */
     int64_t n_experts;    /* routed experts per MoE layer; 0 for a dense model */
     int64_t experts_per_token;
@@ -73,8 +73,8 @@ int32_t remask_cuda_device_count(int32_t *out);
 
 /* Loads a Hugging Face checkpoint directory of a family above (by config.json's architectures[0]).
  * device: "cpu" or "cuda:N"; dtype: "float32", "bfloat16", "float16" (cuda only) or "int8" (cpu only: the
- * linear layers' weights int8 per output channel, run by libtorch's oneDNN dynamic int8 GEMM, which keeps a
- * packed copy beside the int8 one; everything else, logits included, in float32). */
+ * linear layers' weights int8 per output channel, run by libtorch's oneDNN dynamic int8 GEMM; everything else,
+ * logits included, in float32). */
 int32_t remask_model_load(const char *directory, const char *device, const char *dtype,
                           remask_model **out);
 int32_t remask_model_info_get(const remask_model *model, remask_model_info *out);

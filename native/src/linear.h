@@ -19,8 +19,7 @@ class Linear {
   bool defined() const { return weight_.defined() || packed_; }
   // x: [..., in] in the compute dtype (float32 for int8); bias: [out] or undefined.
   torch::Tensor operator()(const torch::Tensor& x, const torch::Tensor& bias = {}) const;
-  // Parameters and the bytes they occupy. int8: oneDNN's packed copy plus the int8 tensor it keeps for unpack()
-  // (libtorch's PackedLinearWeightsOnednn holds both), so 2 bytes a weight, plus the scales.
+  // Parameters and the bytes they occupy (int8: 1 a weight, plus a float64 scale per output channel).
   int64_t parameters() const;
   int64_t bytes() const;
 

@@ -110,7 +110,9 @@ void Model::assign(std::map<std::string, torch::Tensor> weights) {
     for (int64_t e = 0; e < config_.n_experts; ++e) weights_[name(e)] = stacked[e];
     return stacked;
   };
-  wte_ = take(n.embedding);
+  // int8 keeps the embedding as stored (an 8B bfloat16 checkpoint's is 1 GB, 2 in float32); its rows are cast
+  // when looked up.
+  wte_ = format_ == WeightFormat::Int8 ? weights_.at(n.embedding) : take(n.embedding);
   ln_f_ = take(n.final_norm);
   // Rows past vocab_size are padding no tokenizer produces; the sampler never needs their logits.
   if (config_.weight_tying) {
@@ -157,9 +159,9 @@ void Model::assign(std::map<std::string, torch::Tensor> weights) {
     }
     layers_.push_back(std::move(layer));
   }
-  // What is left stands in the compute dtype (int8's norms, biases, embedding and experts too).
+  // What is left stands in the compute dtype (int8's norms, biases and experts too).
   for (auto& [name, tensor] : weights_) {
-    if (tensor.scalar_type() != dtype_) tensor = tensor.to(dtype_);
+    if (tensor.scalar_type() != dtype_ && name != n.embedding) tensor = tensor.to(dtype_);
     parameter_count_ += tensor.numel();
     weight_bytes_ += tensor.numel() * static_cast<int64_t>(tensor.element_size());
   }
@@ -283,7 +285,7 @@ torch::Tensor Model::trunk(const torch::Tensor& tokens, const torch::Tensor& pos
     sin = sin.to(dtype_);
   }
 
-  torch::Tensor x = torch::embedding(wte_, tokens);
+  torch::Tensor x = torch::embedding(wte_, tokens).to(dtype_);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
     torch::Tensor h = x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin, visible, allowed);

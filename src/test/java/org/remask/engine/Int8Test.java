@@ -1,6 +1,7 @@
 package org.remask.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.util.Map;
@@ -62,15 +63,26 @@ class Int8Test {
     }
 
     @Test
-    void int8ModelsHoldTheirLinearsInTwoBytesAWeight() {
+    void int8ModelsHoldTheirLinearsInOneByteAWeight() {
         try (Model model = Model.load(Golden.checkpoint(Golden.F32), "cpu", DType.INT8)) {
             ModelInfo info = model.info();
             long linear = 2 * (4L * 64 * 64 + 3L * 160 * 64) + 384L * 64;  // two layers' and the LM head's
             long rest = 384L * 64 + 64 + 2 * 2 * 64;                         // embedding, norms
             assertEquals(linear + rest, info.parameterCount());
-            // int8 and oneDNN's packed copy (2 bytes), a float64 scale per output channel; the rest in float32.
+            // oneDNN's packed int8 (linear.cpp frees the copy libtorch keeps), a float64 scale per output channel;
+            // the rest in float32.
             long channels = 2 * (3L * 64 + 64 + 2 * 160 + 64) + 384;
-            assertEquals(2 * linear + 8 * channels + 4 * rest, info.weightBytes());
+            assertEquals(linear + 8 * channels + 4 * rest, info.weightBytes());
+        }
+        // A bfloat16 checkpoint's embedding stays in bfloat16 (rows cast when looked up), and the model runs.
+        try (Model model = Model.load(Golden.checkpoint(Golden.BF16_SHARDED), "cpu", DType.INT8)) {
+            long linear = 2 * (4L * 64 * 64 + 3L * 160 * 64) + 384L * 64;
+            long channels = 2 * (3L * 64 + 64 + 2 * 160 + 64) + 384;
+            assertEquals(linear + 8 * channels + 2 * 384L * 64 + 4 * (64 + 2 * 2 * 64), model.info().weightBytes());
+            long[] ids = Golden.forward(Golden.BF16_SHARDED).inputIds();
+            float[][] got = logits(model, ids);
+            assertEquals(ids.length, got.length);
+            assertTrue(Float.isFinite(got[0][0]));
         }
     }
 }

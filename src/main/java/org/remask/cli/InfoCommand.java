@@ -54,6 +54,7 @@ final class InfoCommand implements Callable<Integer> {
             facts.put("device", info.device());
             facts.put("weight_bytes", info.weightBytes());
             facts.put("threads", Threads.get());
+            facts.put("threads_reason", options.threadChoice().reason());
             facts.put("load_seconds", loadSeconds);
             facts.put("native", Model.nativeVersion());
         }
@@ -79,7 +80,7 @@ final class InfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "parameters     %,d%n", f.get("parameters"));
         out.printf(Locale.ROOT, "weights        %s in %s on %s (%s)%n", bytes((Long) f.get("weight_bytes")),
                 f.get("dtype"), f.get("device"), f.get("dtype_reason"));
-        out.printf(Locale.ROOT, "cpu threads    %d%n", f.get("threads"));
+        out.printf(Locale.ROOT, "cpu threads    %d (%s)%n", f.get("threads"), f.get("threads_reason"));
         out.printf(Locale.ROOT, "load time      %.3f s%n", f.get("load_seconds"));
         out.printf(Locale.ROOT, "native         %s%n", f.get("native"));
     }

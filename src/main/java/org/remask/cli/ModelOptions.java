@@ -30,8 +30,12 @@ final class ModelOptions {
     String dtype;
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "CPU threads for libtorch (default: every available processor).")
+            description = "CPU threads for libtorch (default: every available processor; 1 for a model with d_model"
+                    + " under 512).")
     Integer threads;
+
+    /** The thread count load() set, and why. */
+    private Threads.Choice threadChoice;
 
     /** --model, else the shipped model: -Dremask.default.model if set, else models/ beside target/. */
     Path model() {
@@ -80,7 +84,17 @@ final class ModelOptions {
     }
 
     Model load() {
-        Threads.set(threads != null ? threads : Runtime.getRuntime().availableProcessors());
-        return Model.load(model(), device, precision().dtype());
+        int processors = Runtime.getRuntime().availableProcessors();
+        Threads.set(threads != null ? threads : processors);
+        Model model = Model.load(model(), device, precision().dtype());
+        threadChoice = threads != null ? new Threads.Choice(threads, "as asked")
+                : Threads.byDefault(model.info(), processors);
+        Threads.set(threadChoice.threads());
+        return model;
+    }
+
+    /** After load(): the threads it set and why. */
+    Threads.Choice threadChoice() {
+        return threadChoice;
     }
 }

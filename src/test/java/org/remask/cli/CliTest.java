@@ -50,6 +50,13 @@ class CliTest {
         assertEquals("bfloat16", info.get("dtype"));
         assertEquals("cpu", info.get("device"));
         assertEquals(2 * ((Number) info.get("parameters")).longValue(), ((Number) info.get("weight_bytes")).longValue());
+        if (Runtime.getRuntime().availableProcessors() > 1) {
+            assertEquals(1, ((Number) info.get("threads")).intValue());  // d_model 64: one thread by default
+            assertEquals("default: d_model 64 < 512, faster on one thread", info.get("threads_reason"));
+        }
+        Map<String, Object> asked = JSON.std.mapFrom(run("info", "--model", f32(), "--threads", "2", "--format", "json").out());
+        assertEquals(2, ((Number) asked.get("threads")).intValue());
+        assertEquals("as asked", asked.get("threads_reason"));
     }
 
     @Test

@@ -31,6 +31,21 @@ class ThreadsTest {
         assertTrue(e.getMessage().contains("--threads must be at least 1"), e.getMessage());
     }
 
+    private static ModelInfo model(long dModel, String device) {
+        return new ModelInfo(Family.LLADA, 1024, 1023, 1022, dModel, 2, 4, 4, 3 * dModel, 1024, 0, 0, 0, 0, device,
+                DType.FLOAT32);
+    }
+
+    @Test
+    void byDefaultEveryProcessorButOneForSmallModelsOnTheCpu() {
+        assertEquals(new Threads.Choice(8, "default: every available processor"),
+                Threads.byDefault(model(512, "cpu"), 8));
+        assertEquals(new Threads.Choice(1, "default: d_model 384 < 512, faster on one thread"),
+                Threads.byDefault(model(384, "cpu"), 8));
+        assertEquals(8, Threads.byDefault(model(64, "cuda:0"), 8).threads());
+        assertEquals(1, Threads.byDefault(model(4096, "cpu"), 1).threads());
+    }
+
     /** NativeLibrary sets it before libgomp is loaded (this JVM started without it). */
     @Test
     void openMpThreadsWaitPassively() throws Throwable {

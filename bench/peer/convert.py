@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent / "train"))
+from tokenizer import byte_symbols  # noqa: E402  (GPT-2's byte -> printable symbol table)
 
 
 def main():
@@ -43,7 +45,7 @@ def main():
     vocab_size, mask, eos = config["vocab_size"], config["mask_token_id"], config["eos_token_id"]
 
     def set_vocab(self):
-        byte_chars = bytes_to_unicode()
+        byte_chars = byte_symbols()
         tokens = [byte_chars[b] for b in range(256)] + ["\u0120t"]
         tokens += [f"<|t{i}|>" for i in range(len(tokens), vocab_size)]
         types = [gguf.TokenType.NORMAL] * vocab_size
@@ -64,19 +66,6 @@ def main():
     conv.LLaDAModel.set_vocab = set_vocab
     sys.argv = ["convert_hf_to_gguf.py", str(a.model), "--outtype", a.outtype, "--outfile", str(a.outfile)]
     conv.main()
-
-
-def bytes_to_unicode():
-    """GPT-2's byte-to-printable-character table."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class ForwardGoldenTest {
 
-    private static float[][] forward(Model model, long[] ids, int rowBegin, int rowEnd, int batch) {
+    static float[][] forward(Model model, long[] ids, int rowBegin, int rowEnd, int batch) {
         int rows = rowEnd - rowBegin;
         try (TokenBuffer tokens = model.newTokens(batch, ids.length);
                 LogitsBuffer logits = model.newLogits(batch * rows)) {
@@ -21,7 +21,7 @@ class ForwardGoldenTest {
         }
     }
 
-    private static int argmax(float[] row) {
+    static int argmax(float[] row) {
         int best = 0;
         for (int i = 1; i < row.length; i++) {
             if (row[i] > row[best]) {

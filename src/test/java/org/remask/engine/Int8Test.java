@@ -14,21 +14,7 @@ import org.junit.jupiter.api.Test;
 class Int8Test {
 
     private static float[][] logits(Model model, long[] ids) {
-        try (TokenBuffer tokens = model.newTokens(1, ids.length); LogitsBuffer out = model.newLogits(ids.length)) {
-            tokens.write(0, ids);
-            model.forward(tokens, 0, ids.length, out);
-            return out.readRows(ids.length);
-        }
-    }
-
-    private static int argmax(float[] row) {
-        int best = 0;
-        for (int i = 1; i < row.length; i++) {
-            if (row[i] > row[best]) {
-                best = i;
-            }
-        }
-        return best;
+        return ForwardGoldenTest.forward(model, ids, 0, ids.length, 1);
     }
 
     @Test
@@ -55,7 +41,7 @@ class Int8Test {
                 for (int v = 0; v < got[r].length; v++) {
                     worst = Math.max(worst, Math.abs(got[r][v] - float32.logits()[r][v]));
                 }
-                changed += argmax(got[r]) != argmax(float32.logits()[r]) ? 1 : 0;
+                changed += ForwardGoldenTest.argmax(got[r]) != ForwardGoldenTest.argmax(float32.logits()[r]) ? 1 : 0;
             }
             assertEquals(((Number) cost.get("max_abs_diff")).doubleValue(), worst, 1e-3);
             assertEquals(((Number) cost.get("argmax_changed_rows")).intValue(), changed);

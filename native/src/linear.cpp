@@ -10,7 +10,7 @@ namespace remask {
 
 Linear Linear::int8(const torch::Tensor& weight) {
   if (!weight.device().is_cpu()) throw invalid_argument("int8 weights run on the cpu only (libtorch's oneDNN int8 GEMM)");
-  // oneDNN's engine: Debian's libtorch has no fbgemm; qnnpack's int8 GEMM ran 30x slower here.
+  // oneDNN's engine: Debian's libtorch has no fbgemm, and qnnpack's kernels are written for ARM.
   if (at::globalContext().qEngine() != at::QEngine::ONEDNN) at::globalContext().setQEngine(at::QEngine::ONEDNN);
   torch::Tensor w = weight.to(torch::kFloat32).contiguous();
   // An all-zero row keeps scale 1: any scale quantizes it to zeros.

@@ -56,10 +56,8 @@ const torch::Tensor& embedding(const Config& config, const std::map<std::string,
 
 Model::Model(const std::string& directory, torch::Device device, torch::ScalarType dtype, WeightFormat format)
     : config_(Config::read(directory)), device_(device), dtype_(dtype), format_(format) {
-  if (format == WeightFormat::Int8) {
-    if (!device.is_cpu()) throw invalid_argument("int8 weights run on the cpu only (libtorch's oneDNN int8 GEMM)");
-    if (dtype != torch::kFloat32) throw invalid_argument("int8 weights compute in float32");
-  }
+  // api.cpp refuses int8 on cuda; Linear::int8 checks the device too.
+  if (format == WeightFormat::Int8 && dtype != torch::kFloat32) throw invalid_argument("int8 weights compute in float32");
   // int8 loads the checkpoint as stored (mapped, not copied) and converts one tensor at a time in assign(), so an
   // 8B bfloat16 checkpoint never stands in float32 in memory whole.
   assign(load_weights(directory, config_, format == WeightFormat::Int8 ? std::nullopt : std::optional(dtype), device));

@@ -50,8 +50,8 @@ public final class NativeLibrary {
      * OMP_WAIT_POLICY=PASSIVE unless the environment says otherwise, set before libremask brings libgomp in (it reads
      * the variable once, when loaded). libgomp's default keeps idle OpenMP threads spinning between parallel regions;
      * on a machine with as many busy threads as cores (another generation, a build) every region then waits for a
-     * descheduled spinner: a forward of the shipped model took 1.31 s instead of 0.10 s with 2 threads beside one
-     * busy process (bench/README.md, "Threads and BLAS"). Has no effect where libgomp is already in the process.
+     * descheduled spinner: a float32 forward of a d_model 1024 trunk on 2 threads beside one busy process took 700 ms
+     * spinning, 427 ms passive (bench/README.md, "Threads and BLAS"). No effect where libgomp is already loaded.
      */
     private static void waitPassivelyUnlessSet() {
         if (System.getenv("OMP_WAIT_POLICY") != null) {

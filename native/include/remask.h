@@ -74,7 +74,9 @@ int32_t remask_cuda_device_count(int32_t *out);
 /* Loads a Hugging Face checkpoint directory of a family above (by config.json's architectures[0]).
  * device: "cpu" or "cuda:N"; dtype: "float32", "bfloat16", "float16" (cuda only) or "int8" (cpu only: the
  * linear layers' weights int8 per output channel, run by libtorch's oneDNN dynamic int8 GEMM; everything else,
- * logits included, in float32). */
+ * logits included, in float32). The first cpu model makes glibc's malloc keep freed memory for reuse (blocks up to
+ * 32 MiB from its arenas, no trimming), unless the environment sets a MALLOC_*_ variable or a glibc.malloc tunable:
+ * the per-step temporaries were otherwise page-faulted in afresh at every step. */
 int32_t remask_model_load(const char *directory, const char *device, const char *dtype,
                           remask_model **out);
 int32_t remask_model_info_get(const remask_model *model, remask_model_info *out);

@@ -6,7 +6,8 @@
 
 DIR holds meta.json, remask-<dtype>-<i>.txt (the command on line 1, then generate's JSON: "ids", "seconds") and
 llama-<type>-<i>.txt (the command, then llama-diffusion-cli's output with the patch's "diffusion ids: ..." line
-and its own "total time: X ms ... sampling time per step: Y ms"). Runs i < warmup are left out of the medians.
+and its own "total time: X ms ... sampling time per step: Y ms"); each may end with GNU time's "# peak resident
+set: N KB". Runs i < warmup are left out of the medians.
 """
 import json
 import re
@@ -25,11 +26,16 @@ def load_average(text):
     return float(m.group(1)) if m else None
 
 
+def peak_gb(text):
+    m = re.search(r"^# peak resident set: ([0-9]+) KB", text, re.M)
+    return int(m.group(1)) / 1e6 if m else None
+
+
 def read_remask(path):
     text = path.read_text(errors="replace")
     line = next(x for x in reversed(text.splitlines()) if x.startswith("{"))
     j = json.loads(line)
-    return j["ids"], float(j["seconds"]), None, load_average(text)
+    return j["ids"], float(j["seconds"]), None, load_average(text), peak_gb(text)
 
 
 def read_llama(path):
@@ -39,7 +45,8 @@ def read_llama(path):
     if not ids or not t:
         raise SystemExit(f"bench-peer: {path}: no generated ids or no timing line")
     total, per_step, sampling = (float(v) / 1000 for v in t.groups())
-    return [int(v) for v in ids.group(1).split(",")], total, sampling * total / per_step if per_step else 0.0, load_average(text)
+    return ([int(v) for v in ids.group(1).split(",")], total, sampling * total / per_step if per_step else 0.0,
+            load_average(text), peak_gb(text))
 
 
 def load(d):
@@ -121,6 +128,9 @@ def main(args):
                 for p in LLAMA if ("llama", p) in runs and runs[("llama", p)][w:]]
         if samp:
             notes.append(f"  {meta['shape']}: of which llama.cpp's sampling (argmax + softmax on the CPU): " + ", ".join(samp))
+        peaks = [f"{name(c)} {max(r[4] for r in runs[c]):.2f}" for c in columns(runs) if all(r[4] for r in runs[c])]
+        if peaks:
+            notes.append(f"  {meta['shape']}: peak resident memory, GB (the most of any run): " + ", ".join(peaks))
         notes.append(f"  {meta['shape']}: {len(next(iter(runs.values()))) - w} timed runs after {w} warm-up, "
                      f"{meta['threads']} threads, llama.cpp {meta['llama_commit'][:12]}"
                      + (f"; 1-minute load average when a timed run got the lock: {min(loads):.2f} to {max(loads):.2f}"

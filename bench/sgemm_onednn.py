@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""float32 GEMM rates: libtorch's linear (OpenBLAS) against oneDNN's dnnl_sgemm (libdnnl.so.2, which libtorch loads),
-at the trunk's shapes with 288 rows (an uncached forward) and 32 to 128 rows (cached block forwards), and the LM head.
+"""float32 GEMM rates: libtorch's linear (OpenBLAS) against oneDNN (libdnnl.so.2, which libtorch loads): its
+dnnl_sgemm, and its inner product with the weight reordered once (libtorch's mkldnn_linear, as torch.utils.mkldnn
+runs it: the input converted to oneDNN's layout and the output back, both timed), at the trunk's shapes with 288 rows (an uncached forward) and 32 to 128 rows (cached block forwards), and the LM head.
 
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_WAIT_POLICY=PASSIVE \\
         flock /tmp/remask-bench.lock /usr/bin/python3 bench/sgemm_onednn.py
@@ -31,13 +32,17 @@ def median_ms(fn, n=15):
     return sorted(times)[n // 2] * 1e3
 
 
-for T, K, N in [(288, 1024, 3072), (288, 3072, 1024), (288, 1024, 1024), (128, 1024, 3072), (64, 1024, 3072),
+for T, K, N in [(288, 1024, 3072), (288, 3072, 1024), (288, 1024, 1024), (192, 1024, 3072), (128, 1024, 3072), (64, 1024, 3072),
                 (32, 1024, 3072), (32, 3072, 1024), (32, 1024, 126464)]:
     x, w, y = torch.randn(T, K), torch.randn(N, K), torch.empty(T, N)
     onednn = lambda: sgemm(b"N", b"T", T, N, K, 1.0, x.data_ptr(), K, w.data_ptr(), K, 0.0, y.data_ptr(), N)  # noqa: E731
+    reordered = w.to_mkldnn()
+    inner = lambda: torch._C._nn.mkldnn_linear(x.to_mkldnn(), reordered, None).to_dense()  # noqa: E731
     onednn()
-    assert (y - x @ w.t()).abs().max() < 1e-3
+    assert (y - x @ w.t()).abs().max() < 1e-3 and (inner() - x @ w.t()).abs().max() < 1e-3
     gflop = 2 * T * K * N / 1e9
     blas = median_ms(lambda: torch.nn.functional.linear(x, w))
     dnnl = median_ms(onednn)
-    print(f"[{T}x{K}]x[{K}x{N}]: OpenBLAS {gflop / blas * 1e3:.0f} GFLOP/s, dnnl_sgemm {gflop / dnnl * 1e3:.0f} GFLOP/s")
+    ip = median_ms(inner)
+    print(f"[{T}x{K}]x[{K}x{N}]: OpenBLAS {gflop / blas * 1e3:.0f} GFLOP/s, dnnl_sgemm {gflop / dnnl * 1e3:.0f} GFLOP/s, "
+          f"mkldnn_linear {gflop / ip * 1e3:.0f} GFLOP/s")

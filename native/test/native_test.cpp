@@ -3,6 +3,7 @@
 // GOLDEN_DIR holds forward.json, generate.json, cache.json and the tiny checkpoints they name.
 #include <sys/resource.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -507,6 +508,30 @@ long faults_of_a_steady_round() {
   return faults;
 }
 
+// Resident kB of every mapping of path (/proc/self/smaps), and a file's size in kB.
+long resident_kb_of(const std::string& name) {
+  char* real = realpath(name.c_str(), nullptr);
+  std::string path = real ? real : name;
+  std::free(real);
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  long kb = 0;
+  while (std::getline(smaps, line)) {
+    if (line.empty()) continue;
+    if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos && line.find(' ') > line.find('-'))
+      inside = line.size() >= path.size() && line.compare(line.size() - path.size(), path.size(), path) == 0;
+    else if (inside && line.rfind("Rss:", 0) == 0)
+      kb += std::stol(line.substr(4));
+  }
+  return kb;
+}
+
+long file_kb(const std::string& path) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  return static_cast<long>(file.tellg()) / 1024;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -537,6 +562,9 @@ int main(int argc, char** argv) {
     remask_model* int8 = nullptr;
     check(remask_model_load(tiny.c_str(), "cpu", "int8", &int8) == REMASK_OK && int8 != nullptr,
           "int8 weights load on the cpu");
+    long resident = resident_kb_of(tiny + "/model.safetensors"), size = file_kb(tiny + "/model.safetensors");
+    check(resident < size / 2, "an int8 load gives the quantized weights' mapped pages back (" + std::to_string(resident) +
+                                   " of " + std::to_string(size) + " kB of the checkpoint resident)");
     remask_model_free(int8);
     if (!std::getenv("MALLOC_MMAP_THRESHOLD_") && !std::getenv("MALLOC_TRIM_THRESHOLD_") && !std::getenv("MALLOC_TOP_PAD_") &&
         !std::getenv("GLIBC_TUNABLES")) {

@@ -483,7 +483,7 @@ void cache_case(const std::string& golden, const remask::Json& c, const std::str
 // Minor page faults of the eighth round of a step's worth of large allocations (40 blocks of 4 MiB, aligned as
 // libtorch's CPU allocator aligns them), made on a thread other than the main one as the JVM's calls are: none once
 // a cpu model is loaded (remask_model_load keeps freed memory for reuse; glibc's bins take a few rounds to settle),
-// about 33k with glibc's defaults.
+// 33k to 41k with glibc's defaults.
 long faults_of_a_steady_round() {
   long faults = 0;
   std::thread([&] {

@@ -2,8 +2,8 @@
 //   remask_native_test GOLDEN_DIR [device]
 // GOLDEN_DIR holds forward.json, generate.json, cache.json and the tiny checkpoints they name.
 #include <sys/resource.h>
+#include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -518,8 +518,8 @@ long resident_kb_of(const std::string& name) {
   bool inside = false;
   long kb = 0;
   while (std::getline(smaps, line)) {
-    if (line.empty()) continue;
-    if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos && line.find(' ') > line.find('-'))
+    // A mapping's header starts with its address range ("begin-end"); its fields ("Rss:", ...) have no '-'.
+    if (line.substr(0, line.find(' ')).find('-') != std::string::npos)
       inside = line.size() >= path.size() && line.compare(line.size() - path.size(), path.size(), path) == 0;
     else if (inside && line.rfind("Rss:", 0) == 0)
       kb += std::stol(line.substr(4));
@@ -535,6 +535,13 @@ long file_kb(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The child of the check below: a cpu model loaded under the caller's environment, then a steady round's faults.
+  if (argc == 3 && std::string(argv[1]) == "--faults-after-load") {
+    remask_model* model = nullptr;
+    if (remask_model_load(argv[2], "cpu", "float32", &model) != REMASK_OK) return 1;
+    std::printf("%ld\n", faults_of_a_steady_round());
+    return 0;
+  }
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s GOLDEN_DIR [device]\n", argv[0]);
     return 2;
@@ -571,6 +578,20 @@ int main(int argc, char** argv) {
       long faults = faults_of_a_steady_round();
       check(faults < 1000, "freed step-sized memory is reused, not page-faulted in again (" + std::to_string(faults) +
                                " minor faults for 160 MiB)");
+      // A glibc.malloc tunable in the environment (here tcache_count's default) leaves glibc's settings alone.
+      char self[4096];
+      ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+      long user_choice = -1;
+      if (n > 0) {
+        self[n] = '\0';
+        std::string command = std::string("GLIBC_TUNABLES=glibc.malloc.tcache_count=7 '") + self + "' --faults-after-load '" + tiny + "'";
+        if (FILE* child = popen(command.c_str(), "r")) {
+          if (std::fscanf(child, "%ld", &user_choice) != 1) user_choice = -1;
+          pclose(child);
+        }
+      }
+      check(user_choice > 10000, "a glibc.malloc tunable in the environment keeps glibc's defaults (" +
+                                     std::to_string(user_choice) + " minor faults for 160 MiB)");
     }
   } else {
     check(remask_model_load(tiny.c_str(), device.c_str(), "int8", &unused) == REMASK_ERR_INVALID_ARGUMENT &&

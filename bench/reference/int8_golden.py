@@ -2,10 +2,13 @@
 """Golden vectors for --dtype int8: the reference forward pass with every linear layer's weight in int8.
 
 The scheme remask's native/src/linear.h runs: each weight W [out, in] quantized symmetrically per output channel
-(scale = max |W_row| / 127, zero point 0), multiplied by libtorch's dynamic int8 GEMM on oneDNN
-(torch.ops.quantized.linear_dynamic: the input quantized per call, per tensor, to uint8), float32 in and out;
-embedding, norms, RoPE and attention in float32. The forward is the reference's own (llada_reference.LLaDA),
-with its F.linear replaced; the input is forward.json's for tiny-llada-f32.
+(scale = max |W_row| / 127, zero point 0); each product's input quantized per call, per tensor, asymmetrically
+(range [min(x, 0), max(x, 0)], zero point rounded) to 8 bits on a CPU with VNNI and to 7 bits without it (where
+oneDNN's int16 sums of uint8 x int8 pairs would saturate); float32 in and out; embedding, norms, RoPE and
+attention in float32. The products are computed here exactly, in integers held in float64, not by libtorch's
+int8 GEMM, so that the vectors do not depend on the CPU that writes them (libtorch's result equals them on a
+CPU of either kind: within 3e-6 of float32 rounding). The forward is the reference's own (llada_reference.LLaDA),
+with its F.linear replaced; the input is forward.json's for tiny-llada-f32. One entry per activation width.
 
     /usr/bin/python3 bench/reference/int8_golden.py > src/test/resources/golden/int8.json
 
@@ -34,12 +37,18 @@ def scales(w):
     return w.abs().amax(1) / 127  # float32; a row of zeros would need scale 1 (none here)
 
 
-def int8_linear(x, w, bias=None):
-    torch.backends.quantized.engine = "onednn"
-    qw = torch.quantize_per_channel(w.contiguous(), scales(w).double(), torch.zeros(w.shape[0], dtype=torch.long),
-                                    0, torch.qint8)
-    y = torch.ops.quantized.linear_dynamic(x.contiguous(), torch.ops.quantized.linear_prepack(qw, None), False)
-    return y if bias is None else y + bias
+def int8_linear(bits):
+    levels = (1 << bits) - 1
+
+    def linear(x, w, bias=None):
+        low, high = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+        scale = (high - low) / levels if high > low else 1.0
+        zero = round(-low / scale)
+        xq = (torch.round(x / scale) + zero).clamp(0, levels) - zero  # the input in its integer levels
+        wq = (w / scales(w)[:, None]).round().clamp(-127, 127)
+        y = (xq.double() @ wq.double().t() * scale * scales(w).double()).float()
+        return y if bias is None else y + bias
+    return linear
 
 
 def dequantized_linear(x, w, bias=None):
@@ -65,21 +74,25 @@ def main():
     model = ref.LLaDA(config, weights)
     ids = entry["input_ids"]
     full = run(model, ids, FLOAT_LINEAR)
-    int8 = run(model, ids, int8_linear)
     weights_only = run(model, ids, dequantized_linear)
     changed = lambda x: int((x.argmax(-1) != full.argmax(-1)).sum())  # noqa: E731
-    json.dump([{
-        "model": MODEL,
-        "input_ids": ids,
-        "logits": [[round(v, 6) for v in row] for row in int8.tolist()],
-        "against_float32": {
-            "max_abs_diff": round(float((int8 - full).abs().max()), 4),
-            "argmax_changed_rows": changed(int8),
-            "weights_only_max_abs_diff": round(float((weights_only - full).abs().max()), 4),
-            "weights_only_argmax_changed_rows": changed(weights_only),
-            "rows": len(ids),
-        },
-    }], sys.stdout)
+    entries = []
+    for bits in (8, 7):
+        int8 = run(model, ids, int8_linear(bits))
+        entries.append({
+            "model": MODEL,
+            "activation_bits": bits,
+            "input_ids": ids,
+            "logits": [[round(v, 6) for v in row] for row in int8.tolist()],
+            "against_float32": {
+                "max_abs_diff": round(float((int8 - full).abs().max()), 4),
+                "argmax_changed_rows": changed(int8),
+                "weights_only_max_abs_diff": round(float((weights_only - full).abs().max()), 4),
+                "weights_only_argmax_changed_rows": changed(weights_only),
+                "rows": len(ids),
+            },
+        })
+    json.dump(entries, sys.stdout)
     sys.stdout.write("\n")
 
 

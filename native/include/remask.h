@@ -55,6 +55,9 @@ typedef struct remask_model_info {
     int64_t family;       /* REMASK_FAMILY_* */
     int64_t n_experts;    /* routed experts per MoE layer; 0 for a dense model */
     int64_t experts_per_token;
+    int64_t int8_activation_bits; /* int8 weights: the bits each product quantizes its input to, 8 on a cpu with VNNI,
+                                     else 7 (without VNNI oneDNN's int16 sums of uint8 x int8 pairs saturate at 8);
+                                     0 for dense weights */
 } remask_model_info;
 
 /* This thread's message for the last failed call; never NULL, valid until this thread's next call. */

@@ -344,7 +344,8 @@ int32_t remask_model_info_get(const remask_model* model, remask_model_info* out)
   *out = remask_model_info{c.vocab_size,      c.mask_token_id,          c.eos_token_id,         c.d_model,
                            c.n_layers,        c.n_heads,                c.n_kv_heads,           c.mlp_hidden_size,
                            c.max_sequence_length, m->parameter_count(), m->weight_bytes(),
-                           static_cast<int64_t>(c.family), c.n_experts, c.experts_per_token};
+                           static_cast<int64_t>(c.family), c.n_experts, c.experts_per_token,
+                           m->weight_format() == WeightFormat::Int8 ? Linear::int8_activation_bits() : 0};
   API_END()
 }
 

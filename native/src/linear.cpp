@@ -3,10 +3,18 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <cstring>
+#ifdef REMASK_WITH_ONEDNN
+#include <dnnl.h>
+#endif
 
 #include "error.h"
 
 namespace remask {
+
+int Linear::int8_activation_bits() {
+  static const int bits = __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni") ? 8 : 7;
+  return bits;
+}
 
 Linear Linear::int8(const torch::Tensor& weight) {
   if (!weight.device().is_cpu()) throw invalid_argument("int8 weights run on the cpu only (libtorch's oneDNN int8 GEMM)");
@@ -28,9 +36,9 @@ Linear Linear::int8(const torch::Tensor& weight) {
   // assumed: the int8 values are zeroed first and a probe product must not change, as it would if the packed
   // weights were that tensor.
   torch::Tensor probe = torch::randn({1, w.size(1)});
-  torch::Tensor before = linear.packed_->apply_dynamic(probe, /*reduce_range=*/false);
+  torch::Tensor before = linear.packed_->apply_dynamic(probe, /*reduce_range=*/int8_activation_bits() == 7);
   std::memset(quantized.data_ptr(), 0, static_cast<size_t>(quantized.numel()));
-  if (!torch::equal(before, linear.packed_->apply_dynamic(probe, /*reduce_range=*/false)))
+  if (!torch::equal(before, linear.packed_->apply_dynamic(probe, /*reduce_range=*/int8_activation_bits() == 7)))
     throw Error(REMASK_ERR_RUNTIME, "oneDNN's packed int8 weights share the quantized tensor's memory; "
                                     "this libtorch's int8 layout is not the one remask was built for");
   quantized.storage().unsafeGetStorageImpl()->reset();
@@ -39,9 +47,50 @@ Linear Linear::int8(const torch::Tensor& weight) {
   return linear;
 }
 
+#ifdef REMASK_WITH_ONEDNN
+namespace {
+
+// From this many rows on, a float32 product runs on oneDNN's sgemm (libdnnl, which libtorch itself loads) instead
+// of libtorch's BLAS (OpenBLAS): at the trunk's shapes on this AVX-512 CPU, 2 threads, oneDNN is 1.25-1.4x faster at
+// 256-288 rows, about even at 160-192 and slower below (2.3x at 32 rows): bench/sgemm_onednn.py.
+constexpr int64_t kOnednnMinRows = 192;
+
+// x W^T with x [rows, in] and W [out, in], both contiguous float32 on the CPU, into a new [rows, out].
+torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight) {
+  const int64_t rows = x.size(0), in = x.size(1), out = weight.size(0);
+  torch::Tensor y = torch::empty({rows, out}, x.options());
+  dnnl_status_t status = dnnl_sgemm('N', 'T', rows, out, in, 1.0f, x.data_ptr<float>(), in, weight.data_ptr<float>(),
+                                    in, 0.0f, y.data_ptr<float>(), out);
+  if (status != dnnl_success) throw Error(REMASK_ERR_RUNTIME, "oneDNN's sgemm failed with status " + std::to_string(status));
+  return y;
+}
+
+}  // namespace
+#endif
+
+bool Linear::on_onednn(const torch::Tensor& x) const {
+#ifdef REMASK_WITH_ONEDNN
+  // Inference only: the trainer's forward needs autograd through torch::linear.
+  return weight_.defined() && weight_.scalar_type() == torch::kFloat32 && weight_.device().is_cpu() &&
+         weight_.is_contiguous() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && x.size(-1) > 0 &&
+         x.numel() / x.size(-1) >= kOnednnMinRows && !(at::GradMode::is_enabled() && (x.requires_grad() || weight_.requires_grad()));
+#else
+  (void)x;
+  return false;
+#endif
+}
+
 torch::Tensor Linear::operator()(const torch::Tensor& x, const torch::Tensor& bias) const {
+#ifdef REMASK_WITH_ONEDNN
+  if (on_onednn(x)) {
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = weight_.size(0);
+    torch::Tensor y = onednn_linear(x.reshape({-1, x.size(-1)}).contiguous(), weight_).view(shape);
+    return bias.defined() ? y.add_(bias) : y;
+  }
+#endif
   if (!packed_) return torch::linear(x, weight_, bias);
-  torch::Tensor y = packed_->apply_dynamic(x, /*reduce_range=*/false);
+  torch::Tensor y = packed_->apply_dynamic(x, /*reduce_range=*/int8_activation_bits() == 7);
   return bias.defined() ? y + bias : y;
 }
 

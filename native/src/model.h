@@ -41,6 +41,7 @@ class Model {
   torch::ScalarType dtype() const { return dtype_; }
   int64_t parameter_count() const { return parameter_count_; }
   int64_t weight_bytes() const { return weight_bytes_; }
+  WeightFormat weight_format() const { return format_; }
   // Every tensor by its checkpoint name; the forward pass shares their storage. With int8 weights the
   // quantized linears are not among them.
   const std::map<std::string, torch::Tensor>& weights() const { return weights_; }

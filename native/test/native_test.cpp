@@ -1,6 +1,7 @@
 // Checks the shim through its C ABI alone, so it also runs on a GPU machine that has no JDK:
 //   remask_native_test GOLDEN_DIR [device]
 // GOLDEN_DIR holds forward.json, generate.json, cache.json and the tiny checkpoints they name.
+// One check goes below the ABI: which library runs a float32 product (linear.h).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -15,8 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include <torch/torch.h>
+
 #include "json.h"
 #include "checks.h"
+#include "linear.h"
 #include "remask.h"
 
 namespace {
@@ -60,15 +64,25 @@ void forward_case(const std::string& golden, const remask::Json& entry, const st
     for (int64_t t = 0; t < T; ++t) {
       const auto& expected = rows[shifted ? std::max<int64_t>(t - 1, 0) : t].items();
       int64_t best_ours = 0, best_ref = 0;
+      double second_ref = -INFINITY;
       for (int64_t v = 0; v < V; ++v) {
         double e = expected[v].as_double();
         worst = std::max(worst, std::fabs(e - out[t * V + v]));
         if (out[t * V + v] > out[t * V + best_ours]) best_ours = v;
-        if (e > expected[best_ref].as_double()) best_ref = v;
+        if (e > expected[best_ref].as_double()) {
+          second_ref = std::max(second_ref, expected[best_ref].as_double());
+          best_ref = v;
+        } else if (v != best_ref) {
+          second_ref = std::max(second_ref, e);
+        }
       }
-      if (best_ours != best_ref) ++argmax_mismatches;
+      // bf16 rounding depends on the kernels' summation order (the CPU's vector width, the GPU): a row whose
+      // reference top two lie within 2 bf16 steps of each other at these logits' scale (0.25 near 16) may tie
+      // either way. FamilyGoldenTest holds the Java side to bit-identical logits on the recording CPU.
+      bool near_tie = bf16 && expected[best_ref].as_double() - second_ref <= 0.25;
+      if (best_ours != best_ref && !near_tie) ++argmax_mismatches;
     }
-    check(argmax_mismatches == 0, name + ": argmax equal on every row");
+    check(argmax_mismatches == 0, name + (bf16 ? ": argmax equal on every row without a near tie" : ": argmax equal on every row"));
     if (!bf16) check(worst < 1e-4, name + ": max |logit - golden| = " + std::to_string(worst) + " < 1e-4");
   }
   remask_buffer_free(logits);
@@ -532,6 +546,33 @@ long file_kb(const std::string& path) {
   return static_cast<long>(file.tellg()) / 1024;
 }
 
+// Wide float32 products run on oneDNN's sgemm and equal libtorch's; narrow ones, and any the trainer needs
+// gradients through, stay on torch::linear.
+void float32_products_route() {
+  torch::manual_seed(0);
+  torch::Tensor weight = torch::randn({96, 64}), bias = torch::randn({96});
+  torch::Tensor wide = torch::randn({2, 144, 64}), narrow = wide.narrow(1, 0, 32);
+  remask::Linear linear(weight);
+  {
+    torch::NoGradGuard inference;
+#ifdef REMASK_WITH_ONEDNN
+    check(linear.on_onednn(wide), "a float32 product over 288 rows runs on oneDNN's sgemm");
+#else
+    check(!linear.on_onednn(wide), "built without oneDNN's header, every float32 product runs on libtorch's BLAS");
+#endif
+    check(torch::allclose(linear(wide, bias), torch::linear(wide, weight, bias), 1e-5, 1e-4),
+          "a wide float32 product equals torch::linear's");
+    check(!linear.on_onednn(narrow), "a float32 product over 64 rows stays on libtorch's BLAS");
+    check(!linear.on_onednn(wide.to(torch::kBFloat16)), "a bfloat16 input stays on libtorch");
+  }
+  torch::Tensor trained = weight.clone().requires_grad_();
+  remask::Linear training(trained);
+  check(!training.on_onednn(wide), "a product with a weight that records gradients stays on libtorch");
+  training(wide, bias).sum().backward();
+  check(trained.grad().defined() && torch::allclose(trained.grad(), wide.reshape({-1, 64}).sum(0).expand({96, 64})),
+        "its gradient reaches the weight");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -566,6 +607,7 @@ int main(int argc, char** argv) {
         "libtorch's GEMMs run on OpenBLAS's OpenMP build (one thread pool with libtorch's)");
 #endif
   if (device == "cpu") {
+    float32_products_route();
     remask_model* int8 = nullptr;
     check(remask_model_load(tiny.c_str(), "cpu", "int8", &int8) == REMASK_OK && int8 != nullptr,
           "int8 weights load on the cpu");

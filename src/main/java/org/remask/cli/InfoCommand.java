@@ -53,6 +53,9 @@ final class InfoCommand implements Callable<Integer> {
             facts.put("dtype_reason", options.precision().reason());
             facts.put("device", info.device());
             facts.put("weight_bytes", info.weightBytes());
+            if (info.int8ActivationBits() > 0) {
+                facts.put("int8_activation_bits", info.int8ActivationBits());
+            }
             facts.put("threads", Threads.get());
             facts.put("threads_reason", options.threadChoice().reason());
             facts.put("load_seconds", loadSeconds);
@@ -80,6 +83,11 @@ final class InfoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "parameters     %,d%n", f.get("parameters"));
         out.printf(Locale.ROOT, "weights        %s in %s on %s (%s)%n", bytes((Long) f.get("weight_bytes")),
                 f.get("dtype"), f.get("device"), f.get("dtype_reason"));
+        if (f.containsKey("int8_activation_bits")) {
+            out.printf(Locale.ROOT, "int8 inputs    %d bits a value, quantized per product (%s)%n",
+                    f.get("int8_activation_bits"), (Long) f.get("int8_activation_bits") == 8 ? "this cpu has VNNI"
+                            : "this cpu has no VNNI, without which 8 bits would overflow oneDNN's int16 sums");
+        }
         out.printf(Locale.ROOT, "cpu threads    %d (%s)%n", f.get("threads"), f.get("threads_reason"));
         out.printf(Locale.ROOT, "load time      %.3f s%n", f.get("load_seconds"));
         out.printf(Locale.ROOT, "native         %s%n", f.get("native"));

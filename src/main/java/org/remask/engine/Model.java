@@ -59,6 +59,7 @@ public final class Model implements AutoCloseable {
                 remask_model_info.weight_bytes(s),
                 remask_model_info.n_experts(s),
                 remask_model_info.experts_per_token(s),
+                remask_model_info.int8_activation_bits(s),
                 device,
                 dtype);
     }

@@ -46,7 +46,7 @@ public record Precision(DType dtype, String reason) {
     }
 
     /** The first CPU flag of /proc/cpuinfo that says bfloat16 is native, or null. */
-    static String nativeBfloat16Flag(Path cpuinfo) {
+    public static String nativeBfloat16Flag(Path cpuinfo) {
         try {
             for (String line : Files.readAllLines(cpuinfo)) {
                 if (line.startsWith("flags")) {

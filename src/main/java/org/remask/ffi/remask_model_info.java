@@ -29,6 +29,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int64_t family;
  *     int64_t n_experts;
  *     int64_t experts_per_token;
+ *     int64_t int8_activation_bits;
  * }
  * }
  */
@@ -52,7 +53,8 @@ public class remask_model_info {
         remask_h.C_LONG.withName("weight_bytes"),
         remask_h.C_LONG.withName("family"),
         remask_h.C_LONG.withName("n_experts"),
-        remask_h.C_LONG.withName("experts_per_token")
+        remask_h.C_LONG.withName("experts_per_token"),
+        remask_h.C_LONG.withName("int8_activation_bits")
     ).withName("remask_model_info");
 
     /**
@@ -676,6 +678,50 @@ public class remask_model_info {
      */
     public static void experts_per_token(MemorySegment struct, long fieldValue) {
         struct.set(experts_per_token$LAYOUT, experts_per_token$OFFSET, fieldValue);
+    }
+
+    private static final OfLong int8_activation_bits$LAYOUT = (OfLong)$LAYOUT.select(groupElement("int8_activation_bits"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t int8_activation_bits
+     * }
+     */
+    public static final OfLong int8_activation_bits$layout() {
+        return int8_activation_bits$LAYOUT;
+    }
+
+    private static final long int8_activation_bits$OFFSET = $LAYOUT.byteOffset(groupElement("int8_activation_bits"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t int8_activation_bits
+     * }
+     */
+    public static final long int8_activation_bits$offset() {
+        return int8_activation_bits$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t int8_activation_bits
+     * }
+     */
+    public static long int8_activation_bits(MemorySegment struct) {
+        return struct.get(int8_activation_bits$LAYOUT, int8_activation_bits$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t int8_activation_bits
+     * }
+     */
+    public static void int8_activation_bits(MemorySegment struct, long fieldValue) {
+        struct.set(int8_activation_bits$LAYOUT, int8_activation_bits$OFFSET, fieldValue);
     }
 
     /**

@@ -89,7 +89,10 @@ class CliTest {
 
     @Test
     void int8LogitsFromTheCliMatchTheInt8GoldenVectors() throws IOException {
-        Golden.Forward golden = Golden.forward("int8.json", Golden.F32);
+        Run info = run("info", "--model", f32(), "--dtype", "int8", "--format", "json");
+        assertEquals(0, info.code(), info.err());
+        long bits = ((Number) JSON.std.mapFrom(info.out()).get("int8_activation_bits")).longValue();
+        Golden.Forward golden = Golden.forward(Golden.int8(bits));
         String ids = java.util.Arrays.stream(golden.inputIds()).mapToObj(Long::toString)
                 .collect(java.util.stream.Collectors.joining(","));
         Run run = run("logits", "--model", f32(), "--ids", ids, "--dtype", "int8", "--format", "json");
@@ -101,8 +104,9 @@ class CliTest {
                 assertEquals(golden.logits()[r][v], ((Number) row.get(v)).floatValue(), 1e-4);
             }
         }
-        Run info = run("info", "--model", f32(), "--dtype", "int8");
-        assertTrue(info.out().contains("in int8 on cpu (as asked)"), info.out());
+        Run text = run("info", "--model", f32(), "--dtype", "int8");
+        assertTrue(text.out().contains("in int8 on cpu (as asked)"), text.out());
+        assertTrue(text.out().contains("int8 inputs    " + bits + " bits a value"), text.out());
     }
 
     @Test

@@ -34,22 +34,36 @@ public final class Golden {
     /** The entry of one model in a forward.json under golden/ (families/forward.json: the other families'). */
     public static Forward forward(String file, String model) {
         for (Object entry : list(file)) {
-            Map<?, ?> map = (Map<?, ?>) entry;
-            if (model.equals(map.get("model"))) {
-                List<?> ids = (List<?>) map.get("input_ids");
-                List<?> rows = (List<?>) map.get("logits");
-                float[][] logits = new float[rows.size()][];
-                for (int r = 0; r < rows.size(); r++) {
-                    List<?> row = (List<?>) rows.get(r);
-                    logits[r] = new float[row.size()];
-                    for (int v = 0; v < row.size(); v++) {
-                        logits[r][v] = ((Number) row.get(v)).floatValue();
-                    }
-                }
-                return new Forward(ids.stream().mapToLong(id -> ((Number) id).longValue()).toArray(), logits);
+            if (model.equals(((Map<?, ?>) entry).get("model"))) {
+                return forward((Map<?, ?>) entry);
             }
         }
         throw new IllegalArgumentException("no forward.json entry for " + model);
+    }
+
+    /** An entry's input ids and logits. */
+    public static Forward forward(Map<?, ?> entry) {
+        List<?> ids = (List<?>) entry.get("input_ids");
+        List<?> rows = (List<?>) entry.get("logits");
+        float[][] logits = new float[rows.size()][];
+        for (int r = 0; r < rows.size(); r++) {
+            List<?> row = (List<?>) rows.get(r);
+            logits[r] = new float[row.size()];
+            for (int v = 0; v < row.size(); v++) {
+                logits[r][v] = ((Number) row.get(v)).floatValue();
+            }
+        }
+        return new Forward(ids.stream().mapToLong(id -> ((Number) id).longValue()).toArray(), logits);
+    }
+
+    /** int8.json's entry for the input width int8 products use on this CPU (ModelInfo.int8ActivationBits). */
+    public static Map<?, ?> int8(long activationBits) {
+        for (Object entry : list("int8.json")) {
+            if (((Number) ((Map<?, ?>) entry).get("activation_bits")).longValue() == activationBits) {
+                return (Map<?, ?>) entry;
+            }
+        }
+        throw new IllegalArgumentException("no int8.json entry for " + activationBits + "-bit inputs");
     }
 
     public static List<Object> list(String file) {

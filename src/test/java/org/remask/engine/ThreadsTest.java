@@ -32,7 +32,7 @@ class ThreadsTest {
     }
 
     private static ModelInfo model(long dModel, String device) {
-        return new ModelInfo(Family.LLADA, 1024, 1023, 1022, dModel, 2, 4, 4, 3 * dModel, 1024, 0, 0, 0, 0, device,
+        return new ModelInfo(Family.LLADA, 1024, 1023, 1022, dModel, 2, 4, 4, 3 * dModel, 1024, 0, 0, 0, 0, 0, device,
                 DType.FLOAT32);
     }
 

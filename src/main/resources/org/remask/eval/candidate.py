@@ -68,13 +68,16 @@ if os.getpid() == 1:
                 os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 
 memory, fsize, nproc, cpu = job["limits"]
-if os.geteuid() != 0:
-    # RLIMIT_NPROC counts every process of the user: allow the ones it already has.
-    for entry in os.listdir("/proc"):
-        try:
-            nproc += entry.isdigit() and os.stat("/proc/" + entry).st_uid == os.getuid()
-        except OSError:
-            pass
+# RLIMIT_NPROC counts every task (thread, zombie) of the user the candidate runs as, other runs' included (root's
+# candidates become nobody, as are other sandboxes' processes, whose zombies some init reaps a second late): allow
+# the ones it already has.
+uid = 65534 if os.geteuid() == 0 else os.getuid()
+for entry in os.listdir("/proc"):
+    try:
+        if entry.isdigit() and os.stat("/proc/" + entry).st_uid == uid:
+            nproc += len(os.listdir("/proc/%s/task" % entry))
+    except OSError:
+        pass
 for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_NPROC, nproc),
                      (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, 256)):
     soft, hard = resource.getrlimit(limit)
@@ -82,8 +85,8 @@ for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, fsize
     resource.setrlimit(limit, (value, value))
 if os.geteuid() == 0:
     os.setgroups([])
-    os.setgid(65534)
-    os.setuid(65534)
+    os.setgid(uid)
+    os.setuid(uid)
 os.chdir(job["work"])
 os.environ["HOME"] = job["work"]
 

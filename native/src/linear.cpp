@@ -50,10 +50,12 @@ Linear Linear::int8(const torch::Tensor& weight) {
 #ifdef REMASK_WITH_ONEDNN
 namespace {
 
-// From this many rows on, a float32 product runs on oneDNN's sgemm (libdnnl, which libtorch itself loads) instead
-// of libtorch's BLAS (OpenBLAS): at the trunk's shapes on this AVX-512 CPU, 2 threads, oneDNN is 1.25-1.4x faster at
-// 256-288 rows, about even at 160-192 and slower below (2.3x at 32 rows): bench/sgemm_onednn.py.
+// From this many rows on, and on a CPU with AVX-512, a float32 product runs on oneDNN's sgemm (libdnnl, which
+// libtorch itself loads) instead of libtorch's BLAS (OpenBLAS). At the trunk's shapes, 2 threads
+// (bench/sgemm_onednn.py): on an AVX-512 EPYC oneDNN is 1.25-1.4x faster at 256-288 rows, about even at 160-192
+// and slower below (2.3x at 32 rows); on an AVX2-only EPYC it is 0.8-1.07x OpenBLAS's rate at 288 rows.
 constexpr int64_t kOnednnMinRows = 192;
+const bool kAvx512 = __builtin_cpu_supports("avx512f");
 
 // x W^T with x [rows, in] and W [out, in], both contiguous float32 on the CPU, into a new [rows, out].
 torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight) {
@@ -71,7 +73,7 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight)
 bool Linear::on_onednn(const torch::Tensor& x) const {
 #ifdef REMASK_WITH_ONEDNN
   // Inference only: the trainer's forward needs autograd through torch::linear.
-  return weight_.defined() && weight_.scalar_type() == torch::kFloat32 && weight_.device().is_cpu() &&
+  return kAvx512 && weight_.defined() && weight_.scalar_type() == torch::kFloat32 && weight_.device().is_cpu() &&
          weight_.is_contiguous() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() && x.size(-1) > 0 &&
          x.numel() / x.size(-1) >= kOnednnMinRows && !(at::GradMode::is_enabled() && (x.requires_grad() || weight_.requires_grad()));
 #else

@@ -23,8 +23,8 @@ class Linear {
   bool defined() const { return weight_.defined() || packed_; }
   // x: [..., in] in the compute dtype (float32 for int8); bias: [out] or undefined.
   torch::Tensor operator()(const torch::Tensor& x, const torch::Tensor& bias = {}) const;
-  // Whether operator()(x) runs on oneDNN's sgemm: dense float32 weights, at least 192 rows of x (linear.cpp), no
-  // gradient to record. False where libremask was built without oneDNN's header.
+  // Whether operator()(x) runs on oneDNN's sgemm: an AVX-512 CPU, dense float32 weights, at least 192 rows of x
+  // (linear.cpp), no gradient to record. False where libremask was built without oneDNN's header.
   bool on_onednn(const torch::Tensor& x) const;
   // Parameters and the bytes they occupy (int8: 1 a weight, plus a float64 scale per output channel).
   int64_t parameters() const;

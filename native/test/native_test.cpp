@@ -556,7 +556,11 @@ void float32_products_route() {
   {
     torch::NoGradGuard inference;
 #ifdef REMASK_WITH_ONEDNN
-    check(linear.on_onednn(wide), "a float32 product over 288 rows runs on oneDNN's sgemm");
+    if (__builtin_cpu_supports("avx512f")) {
+      check(linear.on_onednn(wide), "a float32 product over 288 rows runs on oneDNN's sgemm");
+    } else {
+      check(!linear.on_onednn(wide), "without AVX-512, a float32 product over 288 rows stays on libtorch's BLAS");
+    }
 #else
     check(!linear.on_onednn(wide), "built without oneDNN's header, every float32 product runs on libtorch's BLAS");
 #endif

@@ -57,41 +57,215 @@ public final class Sampler implements AutoCloseable {
 
     Generation generate(GenerationRequest request, StepListener listener, Cancellation cancellation,
             OriginDraws draws) {
+        Run run = start(request, listener, cancellation, draws);
+        try {
+            while (run.step()) {
+                // one model call each
+            }
+        } catch (RuntimeException | Error e) {
+            run.abandon();
+            throw e;
+        }
+        return run.finish();
+    }
+
+    /** A generation that runs one model call at a time, on whichever thread calls {@link Run#step}. */
+    Run start(GenerationRequest request, StepListener listener, Cancellation cancellation, OriginDraws draws) {
         validate(request);
-        long started = System.nanoTime();
         Workspace.Shape shape = new Workspace.Shape(request.sampling().guided() ? 2 : 1, layoutLength(request),
                 request.blockLength(), request.revision() instanceof Revision.Wino);
         Workspace workspace = take(shape);
-        boolean healthy = false;
         try {
             initialise(workspace, request);
-            Progress progress = new Progress();
-            if (info.family().blockCausal()) {
-                runBlockCausal(workspace, request, listener, cancellation, progress, draws);
-            } else {
-                run(workspace, request, listener, cancellation, progress, draws);
-            }
-            Generation result = snapshot(workspace, request, progress, started);
-            healthy = true;
-            if (progress.cancelled) {
-                throw new GenerationCancelledException(
-                        "generation cancelled after " + progress.nfe + " model calls", result);
-            }
-            return result;
-        } finally {
-            if (healthy) {
-                give(workspace);
-            } else {
-                workspace.close();
-            }
+        } catch (RuntimeException e) {
+            workspace.close();
+            throw e;
         }
+        return new Run(workspace, request, listener, cancellation, draws);
     }
 
-    private static Generation snapshot(Workspace workspace, GenerationRequest request, Progress progress,
-            long started) {
-        long[] ids = workspace.tokens.read(request.promptIds().length, request.genLength());
-        return new Generation(request.promptIds(), ids, progress.nfe, progress.forwardPositions,
-                (System.nanoTime() - started) / 1e9);
+    /**
+     * One generation's place in its block loop. {@link #step} runs the next model call (per block, per step:
+     * one forward, one sampling pass, one commit); {@link #finish} returns the workspace and the answer.
+     */
+    final class Run {
+        private final Workspace w;
+        private final GenerationRequest request;
+        private final StepListener listener;
+        private final Cancellation cancellation;
+        private final OriginDraws draws;
+        private final long started = System.nanoTime();
+        private final int promptLength;
+        private final int blockLength;
+        // LLaDA2 generates blocks counted from the sequence's start, the prompt's last block first.
+        private final int firstBlock;
+        private final int lastBlock;
+        private final int stepsPerBlock; // remdm loop's grid
+        private int block;
+        private int step;
+        private int remaining;
+        private int lastDraft;
+        private boolean ended;       // LLaDA2: a block committed EOS
+        private boolean done;
+        private boolean cancelled;
+        private int nfe;
+        private long forwardPositions;
+
+        private Run(Workspace w, GenerationRequest request, StepListener listener, Cancellation cancellation,
+                OriginDraws draws) {
+            this.w = w;
+            this.request = request;
+            this.listener = listener;
+            this.cancellation = cancellation;
+            this.draws = draws;
+            this.promptLength = request.promptIds().length;
+            this.blockLength = request.blockLength();
+            boolean blockCausal = info.family().blockCausal();
+            this.firstBlock = blockCausal ? promptLength / blockLength : 0;
+            this.lastBlock = blockCausal ? w.shape.length() / blockLength : request.blockCount();
+            this.stepsPerBlock = request.schedule() instanceof LladaSchedule llada
+                    ? llada.steps() / request.blockCount() : 0;
+            enterBlock(firstBlock);
+        }
+
+        private int begin() {
+            return info.family().blockCausal() ? block * blockLength : promptLength + block * blockLength;
+        }
+
+        private void enterBlock(int next) {
+            block = next;
+            step = 0;
+            ended = false;
+            lastDraft = Revision.Wino.FIRST_LAST_ACCEPT;
+            remaining = info.family().blockCausal() ? begin() + blockLength - Math.max(begin(), promptLength)
+                    : blockLength;
+        }
+
+        /** Runs the next model call; false once the generation has ended (finished or cancelled). */
+        boolean step() {
+            while (!done && remaining <= 0) {
+                if (info.family().blockCausal() && ended && begin() + blockLength < request.totalLength()) {
+                    // What LLaDA2 did not reach after a block that committed EOS reads as EOS.
+                    long[] rest = new long[request.totalLength() - begin() - blockLength];
+                    Arrays.fill(rest, info.eosTokenId());
+                    w.tokens.write(begin() + blockLength, rest);
+                    done = true;
+                } else if (block + 1 >= lastBlock) {
+                    done = true;
+                } else {
+                    enterBlock(block + 1);
+                }
+            }
+            if (done) {
+                return false;
+            }
+            if ((cancellation != null && cancellation.isCancelled()) || Thread.currentThread().isInterrupted()) {
+                cancelled = true;
+                done = true;
+                return false;
+            }
+            if (info.family().blockCausal()) {
+                stepBlockCausal();
+            } else {
+                stepBidirectional();
+            }
+            step++;
+            nfe++;
+            return true;
+        }
+
+        private void stepBidirectional() {
+            int begin = begin();
+            int end = begin + blockLength;
+            int added;
+            if (request.revision() instanceof Revision.Wino wino) {
+                model.forwardShadow(w.tokens, begin, end, w.logits);
+                forwardPositions += w.shape.length() + blockLength;
+                w.logits.sample(blockLength, request.sampling(), nfe, w.samples);
+                double narrow = step < blockLength ? wino.narrow() : 0; // then the block can only progress
+                lastDraft = w.tokens.commitWino(w.samples, w.logits, begin, end, wino.wide(), narrow, lastDraft,
+                        w.commits);
+                added = lastDraft - w.commits.remaskedCount();
+            } else {
+                Schedule schedule = request.schedule();
+                int k = request.revision() instanceof Revision.RemdmLoop loop
+                        ? loop.commits(step, remaining, blockLength, stepsPerBlock)
+                        : schedule.commits(step, remaining, blockLength, request.blockCount());
+                forwardPositions += forward(w, request.cache(), step == 0, begin, end);
+                added = sampleAndCommit(w, request, step, k, stepsPerBlock, begin, end, nfe, draws);
+                if (added < 1 && !schedule.mayCommitNothing() && !(request.revision() instanceof Revision.RemdmLoop)) {
+                    throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
+                }
+            }
+            remaining -= added;
+            if (listener != null) {
+                listener.onStep(event(nfe, block, promptLength, w.commits));
+            }
+        }
+
+        /**
+         * LLaDA2's step: each block sees itself and the blocks before it; a block's steps end when it holds no
+         * mask; the generation stops after a block that committed EOS.
+         */
+        private void stepBlockCausal() {
+            int begin = begin();
+            int end = begin + blockLength;
+            int k = request.schedule().commits(step, remaining, blockLength, lastBlock - firstBlock);
+            // With a cache (exact here: nothing before a block sees it), the first block's first step fills it, a
+            // later block's first step recomputes the block before it (final now) and its own, other steps only
+            // their block.
+            int from = 0;
+            if (request.cache() != CacheMode.NONE) {
+                from = step > 0 ? begin : block == firstBlock ? 0 : begin - blockLength;
+            }
+            model.forwardBlocks(w.tokens, request.cache() == CacheMode.NONE ? null : w.cache(model), blockLength,
+                    from, end, begin, end, w.logits);
+            forwardPositions += end - from;
+            remaining -= sampleAndCommit(w, request, step, k, 0, begin, end, nfe, draws);
+            for (int i = 0; i < w.commits.count(); i++) {
+                ended |= w.commits.token(i) == info.eosTokenId();
+            }
+            if (listener != null) {
+                listener.onStep(event(nfe, block - firstBlock, promptLength, w.commits));
+            }
+        }
+
+        /** Stops the generation before its next model call, as its Cancellation would. */
+        void cancel() {
+            if (!done) {
+                cancelled = true;
+                done = true;
+            }
+        }
+
+        /**
+         * Ends a generation whose {@link #step} returned false (or that was cancelled): returns its workspace to the pool and gives its
+         * answer, or throws {@link GenerationCancelledException} with what it had committed.
+         */
+        Generation finish() {
+            if (!done) {
+                throw new IllegalStateException("the generation has steps left");
+            }
+            Generation result;
+            try {
+                long[] ids = w.tokens.read(promptLength, request.genLength());
+                result = new Generation(request.promptIds(), ids, nfe, forwardPositions,
+                        (System.nanoTime() - started) / 1e9);
+            } catch (RuntimeException e) {
+                w.close();
+                throw e;
+            }
+            give(w);
+            if (cancelled) {
+                throw new GenerationCancelledException("generation cancelled after " + nfe + " model calls", result);
+            }
+            return result;
+        }
+
+        /** Ends a generation that will not be stepped again (a step failed): frees its workspace, whatever it holds. */
+        void abandon() {
+            w.close();
+        }
     }
 
     private void validate(GenerationRequest request) {
@@ -144,109 +318,6 @@ public final class Sampler implements AutoCloseable {
         }
         System.arraycopy(request.promptIds(), 0, row, 0, request.promptIds().length);
         workspace.tokens.write(0, row);
-    }
-
-    /** How far a generation got. */
-    private static final class Progress {
-        int nfe;
-        long forwardPositions;
-        boolean cancelled;
-    }
-
-    private void run(Workspace w, GenerationRequest request, StepListener listener, Cancellation cancellation,
-            Progress progress, OriginDraws draws) {
-        int promptLength = request.promptIds().length;
-        int blockLength = request.blockLength();
-        int blocks = request.blockCount();
-        Schedule schedule = request.schedule();
-        int stepsPerBlock = schedule instanceof LladaSchedule llada ? llada.steps() / blocks : 0; // remdm loop's grid
-        for (int block = 0; block < blocks; block++) {
-            int begin = promptLength + block * blockLength;
-            int end = begin + blockLength;
-            int remaining = blockLength;
-            int lastDraft = Revision.Wino.FIRST_LAST_ACCEPT;
-            for (int step = 0; remaining > 0; step++) {
-                if ((cancellation != null && cancellation.isCancelled()) || Thread.currentThread().isInterrupted()) {
-                    progress.cancelled = true;
-                    return;
-                }
-                int added;
-                if (request.revision() instanceof Revision.Wino wino) {
-                    model.forwardShadow(w.tokens, begin, end, w.logits);
-                    progress.forwardPositions += w.shape.length() + blockLength;
-                    w.logits.sample(blockLength, request.sampling(), progress.nfe, w.samples);
-                    double narrow = step < blockLength ? wino.narrow() : 0; // then the block can only progress
-                    lastDraft = w.tokens.commitWino(w.samples, w.logits, begin, end, wino.wide(), narrow, lastDraft,
-                            w.commits);
-                    added = lastDraft - w.commits.remaskedCount();
-                } else {
-                    int k = request.revision() instanceof Revision.RemdmLoop loop
-                            ? loop.commits(step, remaining, blockLength, stepsPerBlock)
-                            : schedule.commits(step, remaining, blockLength, blocks);
-                    progress.forwardPositions += forward(w, request.cache(), step == 0, begin, end);
-                    added = sampleAndCommit(w, request, step, k, stepsPerBlock, begin, end, progress.nfe, draws);
-                    if (added < 1 && !schedule.mayCommitNothing() && !(request.revision() instanceof Revision.RemdmLoop)) {
-                        throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
-                    }
-                }
-                remaining -= added;
-                if (listener != null) {
-                    listener.onStep(event(progress.nfe, block, promptLength, w.commits));
-                }
-                progress.nfe++;
-            }
-        }
-    }
-
-    /**
-     * LLaDA2's generate: blocks of the block length from the sequence's start (the prompt's last block is the
-     * first generated), each seeing itself and the blocks before it; a block's steps end when it holds no mask;
-     * the generation stops after a block that committed EOS, and what it did not reach reads as EOS.
-     */
-    private void runBlockCausal(Workspace w, GenerationRequest request, StepListener listener,
-            Cancellation cancellation, Progress progress, OriginDraws draws) {
-        int promptLength = request.promptIds().length;
-        int blockLength = request.blockLength();
-        int first = promptLength / blockLength;
-        int blocks = w.shape.length() / blockLength;
-        long eos = info.eosTokenId();
-        for (int block = first; block < blocks; block++) {
-            int begin = block * blockLength;
-            int end = begin + blockLength;
-            int remaining = end - Math.max(begin, promptLength);
-            boolean ended = false;
-            for (int step = 0; remaining > 0; step++) {
-                if ((cancellation != null && cancellation.isCancelled()) || Thread.currentThread().isInterrupted()) {
-                    progress.cancelled = true;
-                    return;
-                }
-                int k = request.schedule().commits(step, remaining, blockLength, blocks - first);
-                // With a cache (exact here: nothing before a block sees it), the first block's first step fills it,
-                // a later block's first step recomputes the block before it (final now) and its own, other steps
-                // only their block.
-                int from = 0;
-                if (request.cache() != CacheMode.NONE) {
-                    from = step > 0 ? begin : block == first ? 0 : begin - blockLength;
-                }
-                model.forwardBlocks(w.tokens, request.cache() == CacheMode.NONE ? null : w.cache(model), blockLength,
-                        from, end, begin, end, w.logits);
-                progress.forwardPositions += end - from;
-                remaining -= sampleAndCommit(w, request, step, k, 0, begin, end, progress.nfe, draws);
-                for (int i = 0; i < w.commits.count(); i++) {
-                    ended |= w.commits.token(i) == eos;
-                }
-                if (listener != null) {
-                    listener.onStep(event(progress.nfe, block - first, promptLength, w.commits));
-                }
-                progress.nfe++;
-            }
-            if (ended && end < request.totalLength()) {
-                long[] rest = new long[request.totalLength() - end];
-                Arrays.fill(rest, eos);
-                w.tokens.write(end, rest);
-                return;
-            }
-        }
     }
 
     /**

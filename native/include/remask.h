@@ -112,6 +112,13 @@ int32_t remask_buffer_free(remask_buffer *buffer);
 int32_t remask_forward(remask_model *model, const remask_buffer *tokens, int64_t row_begin,
                        int64_t row_end, remask_buffer *logits);
 
+/* remask_forward for count generations at once, in one forward pass: generation i's tokens[i] ([batch_i, seq_i];
+ * the sequences may differ in length and are padded, unseen, to the longest), rows row_begin[i] .. row_end[i]-1,
+ * logits into logits[i] as remask_forward writes them. Each generation's logits equal its own remask_forward's up
+ * to the rounding of the longer products. Checks everything before it computes anything. */
+int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens,
+                             const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits);
+
 /* Fast-dLLM's block cache: every layer's keys and values for [batch, length] positions on the model's
  * device, in its compute dtype; freed with remask_buffer_free. */
 int32_t remask_cache_new(const remask_model *model, int64_t batch, int64_t length, remask_buffer **out);

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "error.h"
 #include "model.h"
@@ -594,6 +596,40 @@ int32_t remask_forward(remask_model* model, const remask_buffer* tokens, int64_t
   API_BEGIN()
   Forward f = forward_of(model, tokens, logits, row_begin, row_end);
   f.logits->tensor.narrow(0, 0, f.rows).copy_(f.model->forward(f.tokens->tensor, row_begin, row_end));
+  API_END()
+}
+
+int32_t remask_forward_batch(remask_model* model, int64_t count, const remask_buffer* const* tokens,
+                             const int64_t* row_begin, const int64_t* row_end, remask_buffer* const* logits) {
+  API_BEGIN()
+  require(count > 0, "a batch needs at least one generation, not " + std::to_string(count));
+  require(tokens != nullptr && row_begin != nullptr && row_end != nullptr && logits != nullptr,
+          "a batch's arrays must not be NULL");
+  std::vector<Forward> parts;
+  int64_t longest = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    parts.push_back(forward_of(model, tokens[i], logits[i], row_begin[i], row_end[i]));
+    longest = std::max(longest, parts.back().tokens->tensor.size(1));
+  }
+  const Model& m = *parts.front().model;
+  // [sum of batch_i, longest]: each sequence left-aligned, its padding the mask id (any id: no query sees it).
+  std::vector<torch::Tensor> rows;
+  std::vector<int64_t> lengths, begins, ends;
+  for (int64_t i = 0; i < count; ++i) {
+    const torch::Tensor& t = parts[i].tokens->tensor;
+    rows.push_back(torch::constant_pad_nd(t, {0, longest - t.size(1)}, m.config().mask_token_id));
+    for (int64_t b = 0; b < t.size(0); ++b) {
+      lengths.push_back(t.size(1));
+      begins.push_back(row_begin[i]);
+      ends.push_back(row_end[i]);
+    }
+  }
+  torch::Tensor out = m.forward_padded(torch::cat(rows), lengths, begins, ends);
+  int64_t at = 0;
+  for (Forward& f : parts) {
+    f.logits->tensor.narrow(0, 0, f.rows).copy_(out.narrow(0, at, f.rows));
+    at += f.rows;
+  }
   API_END()
 }
 

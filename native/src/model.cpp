@@ -268,9 +268,30 @@ torch::Tensor Model::run(const torch::Tensor& tokens, int64_t begin, int64_t end
   }
   torch::Tensor x = trunk(tokens.narrow(1, begin, end - begin), torch::arange(begin, end, f32), allowed, cache, begin,
                           attend.block_length > 0 ? attend.visible : -1);
-  if (!config_.shifted_logits) return head(x.narrow(1, row_begin - begin, row_end - row_begin));
-  torch::Tensor rows = x.narrow(1, first - begin, row_end - 1 - first);
-  return head(row_begin == 0 ? torch::cat({x.narrow(1, 0, 1), rows}, 1) : rows);
+  // x covers positions begin .. end-1; head_rows counts from position 0.
+  return head(head_rows(x, row_begin - begin, row_end - begin));
+}
+
+torch::Tensor Model::head_rows(const torch::Tensor& x, int64_t row_begin, int64_t row_end) const {
+  if (!config_.shifted_logits) return x.narrow(1, row_begin, row_end - row_begin);
+  int64_t first = std::max<int64_t>(row_begin - 1, 0);
+  torch::Tensor rows = x.narrow(1, first, row_end - 1 - first);
+  return row_begin == 0 ? torch::cat({x.narrow(1, 0, 1), rows}, 1) : rows;
+}
+
+torch::Tensor Model::forward_padded(const torch::Tensor& tokens, const std::vector<int64_t>& lengths,
+                                    const std::vector<int64_t>& row_begin, const std::vector<int64_t>& row_end) const {
+  c10::InferenceMode inference;
+  int64_t B = tokens.size(0), T = tokens.size(1);
+  auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
+  // [B, 1, 1, T]: every query of sequence b sees its first lengths[b] keys (its padding's queries too: their
+  // outputs are never read).
+  torch::Tensor valid = torch::tensor(lengths, torch::TensorOptions().dtype(torch::kLong)).to(device_);
+  torch::Tensor allowed = (torch::arange(T, f32.dtype(torch::kLong)).unsqueeze(0) < valid.unsqueeze(1)).view({B, 1, 1, T});
+  torch::Tensor x = trunk(tokens, torch::arange(0, T, f32), allowed, nullptr, 0, -1);
+  std::vector<torch::Tensor> rows;
+  for (int64_t b = 0; b < B; ++b) rows.push_back(head_rows(x.narrow(0, b, 1), row_begin[b], row_end[b]));
+  return head(torch::cat(rows, 1));
 }
 
 torch::Tensor Model::trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,

@@ -59,6 +59,13 @@ class Model {
   // (n = block_end - block_begin): per sequence the block's n rows, then the shadow's n rows.
   torch::Tensor forward_shadow(const torch::Tensor& tokens, int64_t block_begin, int64_t block_end) const;
 
+  // One forward over sequences of different lengths, for generations batched together: tokens [B, T] holds
+  // sequence b in positions 0 .. lengths[b]-1 and padding after it, which no query attends to (RoPE positions
+  // are each sequence's own). Returns logits [sum of the ranges, vocab_size]: the rows row_begin[b] ..
+  // row_end[b]-1 of each sequence in turn, as forward() gives them. Runs in inference mode.
+  torch::Tensor forward_padded(const torch::Tensor& tokens, const std::vector<int64_t>& lengths,
+                               const std::vector<int64_t>& row_begin, const std::vector<int64_t>& row_end) const;
+
   // Zeroed keys and values for sequences of [batch, length].
   KvCache new_cache(int64_t batch, int64_t length) const;
   // forward() over positions begin .. end-1 only: their keys and values replace those in the cache and
@@ -107,6 +114,9 @@ class Model {
                       KvCache* cache, int64_t begin, int64_t visible) const;
   // ln_f and the LM head over hidden states [B, R, d_model]: logits [B * R, vocab].
   torch::Tensor head(const torch::Tensor& rows) const;
+  // The hidden states [B, R, d_model] that give positions row_begin .. row_end-1 their logits, from x [B, T, d]
+  // covering positions 0 .. T-1 (Dream's row i is output i - 1, position 0's output 0).
+  torch::Tensor head_rows(const torch::Tensor& x, int64_t row_begin, int64_t row_end) const;
   torch::Tensor run(const torch::Tensor& tokens, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
                     KvCache* cache, Attend attend) const;
 

@@ -546,6 +546,50 @@ long file_kb(const std::string& path) {
   return static_cast<long>(file.tellg()) / 1024;
 }
 
+// remask_forward_batch: two generations of different lengths (the second guided: two rows) in one forward, each
+// within 1e-4 of its own remask_forward; a bad range fails the whole batch.
+void batched_forward(const std::string& golden, const std::string& device) {
+  remask_model* model = nullptr;
+  remask_buffer *a = nullptr, *b = nullptr, *la = nullptr, *lb = nullptr, *solo = nullptr;
+  remask_model_info info{};
+  const int64_t TA = 23, TB = 10;
+  std::vector<int64_t> ids(2 * TA);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>(i * 37 % 300);
+  bool ok = call(remask_model_load((golden + "/tiny-llada-f32").c_str(), device.c_str(), "float32", &model), "load") &&
+            call(remask_model_info_get(model, &info), "info") && call(remask_tokens_new(model, 1, TA, &a), "tokens") &&
+            call(remask_tokens_new(model, 2, TB, &b), "tokens") && call(remask_tokens_write(a, 0, ids.data(), TA), "write") &&
+            call(remask_tokens_write(b, 0, ids.data() + TA, 2 * TB), "write") &&
+            call(remask_logits_new(model, 8, &la), "logits") && call(remask_logits_new(model, 8, &lb), "logits") &&
+            call(remask_logits_new(model, 8, &solo), "logits");
+  check(ok, "batched forward: buffers on " + device);
+  if (ok) {
+    const remask_buffer* tokens[] = {a, b};
+    remask_buffer* logits[] = {la, lb};
+    int64_t begins[] = {15, 6}, ends[] = {23, 10};
+    int64_t V = info.vocab_size;
+    double worst = 0;
+    ok = call(remask_forward_batch(model, 2, tokens, begins, ends, logits), "batched forward");
+    for (int g = 0; ok && g < 2; ++g) {
+      int64_t rows = (g == 0 ? 1 : 2) * (ends[g] - begins[g]);
+      std::vector<float> got(static_cast<size_t>(rows * V)), want(got.size());
+      ok = call(remask_forward(model, tokens[g], begins[g], ends[g], solo), "forward") &&
+           call(remask_logits_read(logits[g], 0, got.data(), rows * V), "read") &&
+           call(remask_logits_read(solo, 0, want.data(), rows * V), "read");
+      for (size_t i = 0; ok && i < got.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(got[i] - want[i])));
+    }
+    check(ok && worst < 1e-4, "batched forward: each generation's logits within 1e-4 of its own forward (max " +
+                                  std::to_string(worst) + ")");
+    int64_t beyond[] = {23, 11};
+    check(remask_forward_batch(model, 2, tokens, begins, beyond, logits) == REMASK_ERR_INVALID_ARGUMENT &&
+              std::string(remask_last_error()).find("not a non-empty range of a sequence of 10") != std::string::npos,
+          "batched forward: a range past one generation's sequence is refused");
+    check(remask_forward_batch(model, 0, tokens, begins, ends, logits) == REMASK_ERR_INVALID_ARGUMENT,
+          "batched forward: an empty batch is refused");
+  }
+  for (remask_buffer* buffer : {a, b, la, lb, solo}) remask_buffer_free(buffer);
+  remask_model_free(model);
+}
+
 // Wide float32 products run on oneDNN's sgemm and equal libtorch's; narrow ones, and any the trainer needs
 // gradients through, stay on torch::linear.
 void float32_products_route() {
@@ -668,6 +712,7 @@ int main(int argc, char** argv) {
   cache_text << cache_in.rdbuf();
   remask::Json cache_cases = remask::Json::parse(cache_text.str());
   for (const auto& c : cache_cases.items()) cache_case(golden, c, device);
+  batched_forward(golden, device);
   running_confidence_commit(golden, device);
   std::ifstream revise_in(golden + "/revise.json");
   std::stringstream revise_text;

@@ -114,6 +114,19 @@ public final class Model implements AutoCloseable {
     }
 
     /**
+     * The plain forward of several generations in one pass: their sequences (of any lengths) padded to the
+     * longest, which no query sees, each generation's logits into its own buffer. Each equals its own
+     * {@link #forward(TokenBuffer, int, int, LogitsBuffer)} up to the rounding of the longer products.
+     */
+    public void forward(ForwardBatch batch) {
+        if (batch.size() == 0) {
+            throw new IllegalArgumentException("the batch holds no generation");
+        }
+        Native.check(remask_forward_batch(handle.get(), batch.size(), batch.tokens(), batch.rowBegin(),
+                batch.rowEnd(), batch.logits()));
+    }
+
+    /**
      * WINO's verify forward: the plain forward with a shadow copy of the block blockBegin..blockEnd-1 appended,
      * all masks at the block's positions, each seeing everything but its own original position. logits gets,
      * per sequence, the block's n rows and then the shadow's n rows (2n per sequence).

@@ -1268,6 +1268,71 @@ public class remask_h extends remask_h$shared {
         }
     }
 
+    private static class remask_forward_batch {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_forward_batch");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
+     * }
+     */
+    public static FunctionDescriptor remask_forward_batch$descriptor() {
+        return remask_forward_batch.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
+     * }
+     */
+    public static MethodHandle remask_forward_batch$handle() {
+        return remask_forward_batch.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
+     * }
+     */
+    public static MemorySegment remask_forward_batch$address() {
+        return remask_forward_batch.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
+     * }
+     */
+    public static int remask_forward_batch(MemorySegment model, long count, MemorySegment tokens, MemorySegment row_begin, MemorySegment row_end, MemorySegment logits) {
+        var mh$ = remask_forward_batch.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_forward_batch", model, count, tokens, row_begin, row_end, logits);
+            }
+            return (int)mh$.invokeExact(model, count, tokens, row_begin, row_end, logits);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class remask_cache_new {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             remask_h.C_INT,

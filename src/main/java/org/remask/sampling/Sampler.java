@@ -7,6 +7,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.remask.engine.Commits;
+import org.remask.engine.ForwardBatch;
 import org.remask.engine.Model;
 import org.remask.engine.ModelInfo;
 import org.remask.engine.Remasking;
@@ -143,6 +144,24 @@ public final class Sampler implements AutoCloseable {
 
         /** Runs the next model call; false once the generation has ended (finished or cancelled). */
         boolean step() {
+            if (!next()) {
+                return false;
+            }
+            if (info.family().blockCausal()) {
+                stepBlockCausal();
+            } else {
+                stepBidirectional();
+            }
+            step++;
+            nfe++;
+            return true;
+        }
+
+        /**
+         * Whether a model call is due: moves to the next block where this one is done, and ends the generation
+         * (false) when none is left or it was cancelled.
+         */
+        boolean next() {
             while (!done && remaining <= 0) {
                 if (info.family().blockCausal() && ended && begin() + blockLength < request.totalLength()) {
                     // What LLaDA2 did not reach after a block that committed EOS reads as EOS.
@@ -164,20 +183,35 @@ public final class Sampler implements AutoCloseable {
                 done = true;
                 return false;
             }
-            if (info.family().blockCausal()) {
-                stepBlockCausal();
-            } else {
-                stepBidirectional();
-            }
+            return true;
+        }
+
+        /**
+         * Whether the due model call's forward is the plain one over the whole sequence, which
+         * {@link Model#forward(ForwardBatch)} can run beside other generations': no cache, no shadow block
+         * (wino), not block-causal.
+         */
+        boolean batchable() {
+            return !info.family().blockCausal() && request.cache() == CacheMode.NONE
+                    && !(request.revision() instanceof Revision.Wino);
+        }
+
+        /** Adds the due model call's forward to batch ({@link #batchable} ones only). */
+        void addForward(ForwardBatch batch) {
+            batch.add(w.tokens, begin(), begin() + blockLength, w.logits);
+        }
+
+        /** The rest of the due model call, after its forward ran in a batch. */
+        void stepAfterBatchedForward() {
+            forwardPositions += w.shape.length();
+            commitAfterForward();
             step++;
             nfe++;
-            return true;
         }
 
         private void stepBidirectional() {
             int begin = begin();
             int end = begin + blockLength;
-            int added;
             if (request.revision() instanceof Revision.Wino wino) {
                 model.forwardShadow(w.tokens, begin, end, w.logits);
                 forwardPositions += w.shape.length() + blockLength;
@@ -185,17 +219,26 @@ public final class Sampler implements AutoCloseable {
                 double narrow = step < blockLength ? wino.narrow() : 0; // then the block can only progress
                 lastDraft = w.tokens.commitWino(w.samples, w.logits, begin, end, wino.wide(), narrow, lastDraft,
                         w.commits);
-                added = lastDraft - w.commits.remaskedCount();
-            } else {
-                Schedule schedule = request.schedule();
-                int k = request.revision() instanceof Revision.RemdmLoop loop
-                        ? loop.commits(step, remaining, blockLength, stepsPerBlock)
-                        : schedule.commits(step, remaining, blockLength, request.blockCount());
-                forwardPositions += forward(w, request.cache(), step == 0, begin, end);
-                added = sampleAndCommit(w, request, step, k, stepsPerBlock, begin, end, nfe, draws);
-                if (added < 1 && !schedule.mayCommitNothing() && !(request.revision() instanceof Revision.RemdmLoop)) {
-                    throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
+                remaining -= lastDraft - w.commits.remaskedCount();
+                if (listener != null) {
+                    listener.onStep(event(nfe, block, promptLength, w.commits));
                 }
+            } else {
+                forwardPositions += forward(w, request.cache(), step == 0, begin, end);
+                commitAfterForward();
+            }
+        }
+
+        /** A bidirectional step after its forward: the sampling pass and the commit its schedule and rule ask for. */
+        private void commitAfterForward() {
+            int begin = begin();
+            Schedule schedule = request.schedule();
+            int k = request.revision() instanceof Revision.RemdmLoop loop
+                    ? loop.commits(step, remaining, blockLength, stepsPerBlock)
+                    : schedule.commits(step, remaining, blockLength, request.blockCount());
+            int added = sampleAndCommit(w, request, step, k, stepsPerBlock, begin, begin + blockLength, nfe, draws);
+            if (added < 1 && !schedule.mayCommitNothing() && !(request.revision() instanceof Revision.RemdmLoop)) {
+                throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
             }
             remaining -= added;
             if (listener != null) {

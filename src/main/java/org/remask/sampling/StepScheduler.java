@@ -9,14 +9,18 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.remask.engine.ForwardBatch;
+import org.remask.engine.Model;
 
 /**
  * Runs the generations that any number of threads submit on one engine thread, a model call each in turn: a
  * generation joins at the next round and leaves as soon as it ends, when its caller's future completes. All of
  * libtorch's work for the model runs on that thread, so concurrent requests share the process's one thread budget
- * instead of each running libtorch's pool over the same cores (four concurrent generations with two threads each
- * took 7x as long as with one each on this 2-core machine). Each round still runs one forward per generation; a
- * batched forward over the rows of several generations is not built yet.
+ * instead of each running libtorch's pool over the same cores. In a round, the generations whose model call is the
+ * plain forward over the whole sequence (no block cache, no wino, not block-causal) share one forward pass
+ * ({@link Model#forward(ForwardBatch)}: sequences padded to the longest, which no query sees); the others run
+ * their own. A generation's noise depends on its own seed and model call only, so what runs beside it changes its answer
+ * only through the rounding of the longer products.
  *
  * <p>Listeners are called on the engine thread. A generation leaves at its next round when its
  * {@link Cancellation} fires or its future is cancelled; its future then fails with
@@ -33,9 +37,13 @@ public final class StepScheduler implements AutoCloseable {
     private final int maxActive;
     private final BlockingQueue<Submission> queue = new LinkedBlockingQueue<>();
     private final List<Active> active = new ArrayList<>();
+    private final List<Active> batched = new ArrayList<>();
+    private final ForwardBatch batch;
     private final Thread engine;
     private volatile boolean closing;
     private volatile int activeCount;
+    private volatile long forwards;
+    private volatile long modelCalls;
 
     /** @param maxActive generations stepped in one round; more wait in the queue, first come first served */
     public StepScheduler(Sampler sampler, int maxActive) {
@@ -44,6 +52,7 @@ public final class StepScheduler implements AutoCloseable {
         }
         this.sampler = sampler;
         this.maxActive = maxActive;
+        this.batch = new ForwardBatch(maxActive);
         this.engine = Thread.ofPlatform().name("remask-engine").daemon().start(this::loop);
     }
 
@@ -78,9 +87,19 @@ public final class StepScheduler implements AutoCloseable {
         return activeCount;
     }
 
+    /** Forward passes run so far (a batched one counts once). */
+    public long forwards() {
+        return forwards;
+    }
+
+    /** Model calls served so far, one per generation per step. */
+    public long modelCalls() {
+        return modelCalls;
+    }
+
     private void loop() {
-        while (true) {
-            try {
+        try {
+            while (true) {
                 if (active.isEmpty()) {
                     Submission next = queue.poll(50, TimeUnit.MILLISECONDS);
                     if (next != null) {
@@ -89,20 +108,97 @@ public final class StepScheduler implements AutoCloseable {
                         return;
                     }
                 }
-            } catch (InterruptedException e) {
-                return;
-            }
-            for (Submission next; active.size() < maxActive && (next = queue.poll()) != null; ) {
-                admit(next);
-            }
-            activeCount = active.size();
-            for (Iterator<Active> it = active.iterator(); it.hasNext(); ) {
-                if (!advance(it.next())) {
-                    it.remove();
+                for (Submission next; active.size() < maxActive && (next = queue.poll()) != null; ) {
+                    admit(next);
                 }
+                activeCount = active.size();
+                round();
+                activeCount = active.size();
             }
-            activeCount = active.size();
+        } catch (InterruptedException e) {
+            // closed by interruption: the generations still running end with the thread's interrupt
+        } finally {
+            batch.close();
         }
+    }
+
+    /** One model call for every active generation; those that ended leave. */
+    private void round() {
+        batched.clear();
+        for (Iterator<Active> it = active.iterator(); it.hasNext(); ) {
+            Active a = it.next();
+            boolean due;
+            try {
+                if (a.submission().future().isCancelled()) {
+                    a.run().cancel();
+                }
+                due = a.run().next();
+            } catch (RuntimeException | Error e) {
+                fail(a, e);
+                it.remove();
+                continue;
+            }
+            if (!due) {
+                answer(a);
+                it.remove();
+            } else if (a.run().batchable()) {
+                batched.add(a);
+            } else if (!stepAlone(a)) {
+                it.remove();
+            }
+        }
+        if (batched.size() == 1) {
+            if (!stepAlone(batched.getFirst())) {
+                active.remove(batched.getFirst());
+            }
+        } else if (batched.size() > 1) {
+            stepBatched();
+        }
+    }
+
+    /** The generation's own model call; false when it failed and left. */
+    private boolean stepAlone(Active a) {
+        try {
+            a.run().step();
+        } catch (RuntimeException | Error e) {
+            fail(a, e);
+            return false;
+        }
+        forwards++;
+        modelCalls++;
+        return true;
+    }
+
+    /** One forward for every generation in batched, then each one's sampling and commit. */
+    private void stepBatched() {
+        try {
+            batch.clear();
+            for (Active a : batched) {
+                a.run().addForward(batch);
+            }
+            sampler.model().forward(batch);
+        } catch (RuntimeException | Error e) {
+            for (Active a : batched) {
+                fail(a, e);
+                active.remove(a);
+            }
+            return;
+        }
+        forwards++;
+        for (Active a : batched) {
+            try {
+                a.run().stepAfterBatchedForward();
+                modelCalls++;
+            } catch (RuntimeException | Error e) {
+                fail(a, e);
+                active.remove(a);
+            }
+        }
+    }
+
+    private static void fail(Active a, Throwable e) {
+        a.run().abandon();
+        a.submission().future().completeExceptionally(e);
     }
 
     private boolean drained() {
@@ -123,21 +219,9 @@ public final class StepScheduler implements AutoCloseable {
         }
     }
 
-    /** One model call of a generation; false when it has left (answered, cancelled or failed). */
-    private boolean advance(Active a) {
+    /** Completes the future of a generation that has ended (answered or cancelled). */
+    private static void answer(Active a) {
         CompletableFuture<Generation> future = a.submission().future();
-        try {
-            if (future.isCancelled()) {
-                a.run().cancel();
-            }
-            if (a.run().step()) {
-                return true;
-            }
-        } catch (RuntimeException | Error e) {
-            a.run().abandon();
-            future.completeExceptionally(e);
-            return false;
-        }
         try {
             future.complete(a.run().finish());
         } catch (GenerationCancelledException e) {
@@ -146,7 +230,6 @@ public final class StepScheduler implements AutoCloseable {
         } catch (RuntimeException e) {
             future.completeExceptionally(e);
         }
-        return false;
     }
 
     /** Stops taking submissions, lets every queued and running generation finish, then ends the engine thread. */

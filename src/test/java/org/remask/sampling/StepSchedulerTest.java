@@ -45,7 +45,10 @@ class StepSchedulerTest {
         model.close();
     }
 
-    /** Unrelated requests: other prompts, lengths, blocks, schedules, caches, rules, guidance and noise. */
+    /**
+     * Unrelated requests: other prompts, lengths, blocks, schedules, caches, rules, guidance and noise. Three run
+     * their forwards batched (no cache, no wino: the first, the guided one, the last).
+     */
     private static List<GenerationRequest> mixed() {
         SampleSettings noisy = new SampleSettings(0, 0.8, Remasking.LOW_CONFIDENCE, false, false, -1, 7);
         SampleSettings guided = new SampleSettings(1.5, 0, Remasking.MARGIN, false, false, -1, 0);
@@ -57,7 +60,9 @@ class StepSchedulerTest {
                         CacheMode.PREFIX, new Revision.Rcr()),
                 new GenerationRequest(new long[] {200, 250}, 16, 8, new LladaSchedule(8), guided),
                 new GenerationRequest(new long[] {9, 8, 7}, 32, 32, new LladaSchedule(8), noisy, CacheMode.NONE,
-                        new Revision.Wino(Revision.Wino.DEFAULT_WIDE, Revision.Wino.DEFAULT_NARROW)));
+                        new Revision.Wino(Revision.Wino.DEFAULT_WIDE, Revision.Wino.DEFAULT_NARROW)),
+                new GenerationRequest(new long[] {11, 12, 13, 14, 15, 16, 17, 18, 19}, 16, 8, new PyramidSchedule(2),
+                        noisy, CacheMode.NONE, new Revision.RemdmConf(Revision.RemdmConf.DEFAULT_SIGMA_MAX)));
     }
 
     @Test
@@ -75,6 +80,9 @@ class StepSchedulerTest {
                 assertEquals(solo.get(i).nfe(), g.nfe(), "request " + i);
                 assertEquals(solo.get(i).forwardPositions(), g.forwardPositions(), "request " + i);
             }
+            long calls = solo.stream().mapToLong(Generation::nfe).sum();
+            assertEquals(calls, scheduler.modelCalls());
+            assertTrue(scheduler.forwards() < calls, scheduler.forwards() + " forwards for " + calls + " model calls");
         }
     }
 

@@ -214,7 +214,7 @@ public final class StepScheduler implements AutoCloseable {
         try {
             active.add(new Active(sampler.start(submission.request(), submission.listener(),
                     submission.cancellation(), null), submission));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             submission.future().completeExceptionally(e);
         }
     }

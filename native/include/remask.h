@@ -112,11 +112,15 @@ int32_t remask_buffer_free(remask_buffer *buffer);
 int32_t remask_forward(remask_model *model, const remask_buffer *tokens, int64_t row_begin,
                        int64_t row_end, remask_buffer *logits);
 
-/* remask_forward for count generations at once, in one forward pass: generation i's tokens[i] ([batch_i, seq_i];
- * the sequences may differ in length and are padded, unseen, to the longest), rows row_begin[i] .. row_end[i]-1,
- * logits into logits[i] as remask_forward writes them. Each generation's logits equal its own remask_forward's up
- * to the rounding of the longer products. Checks everything before it computes anything. */
+/* The forwards of count generations in one pass (not LLaDA2's block-causal ones): each linear layer is one product
+ * over every generation's computed positions, attention runs per generation over its own keys. Generation i:
+ * tokens[i] ([batch_i, seq_i], any lengths); with caches[i] (caches may be NULL, or hold NULL entries) positions
+ * begin[i] .. end[i]-1 as remask_forward_cached computes them, without one the whole sequence (begin 0, end seq_i)
+ * as remask_forward does; the LM head on row_begin[i] .. row_end[i]-1, into logits[i] as those calls write them.
+ * Each generation's logits equal its own call's up to the rounding of the larger products. Checks every
+ * generation before it computes anything. */
 int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens,
+                             remask_buffer *const *caches, const int64_t *begin, const int64_t *end,
                              const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits);
 
 /* Fast-dLLM's block cache: every layer's keys and values for [batch, length] positions on the model's

@@ -600,33 +600,35 @@ int32_t remask_forward(remask_model* model, const remask_buffer* tokens, int64_t
 }
 
 int32_t remask_forward_batch(remask_model* model, int64_t count, const remask_buffer* const* tokens,
+                             remask_buffer* const* caches, const int64_t* begin, const int64_t* end,
                              const int64_t* row_begin, const int64_t* row_end, remask_buffer* const* logits) {
   API_BEGIN()
   require(count > 0, "a batch needs at least one generation, not " + std::to_string(count));
-  require(tokens != nullptr && row_begin != nullptr && row_end != nullptr && logits != nullptr,
-          "a batch's arrays must not be NULL");
-  std::vector<Forward> parts;
-  int64_t longest = 0;
+  require(tokens != nullptr && begin != nullptr && end != nullptr && row_begin != nullptr && row_end != nullptr &&
+              logits != nullptr,
+          "a batch's arrays must not be NULL (caches may be)");
+  std::vector<Forward> forwards;
+  std::vector<std::shared_ptr<Buffer>> kept;  // holds the caches while the forward runs
+  std::vector<Model::Part> parts;
   for (int64_t i = 0; i < count; ++i) {
-    parts.push_back(forward_of(model, tokens[i], logits[i], row_begin[i], row_end[i]));
-    longest = std::max(longest, parts.back().tokens->tensor.size(1));
-  }
-  const Model& m = *parts.front().model;
-  // [sum of batch_i, longest]: each sequence left-aligned, its padding the mask id (any id: no query sees it).
-  std::vector<torch::Tensor> rows;
-  std::vector<int64_t> lengths, begins, ends;
-  for (int64_t i = 0; i < count; ++i) {
-    const torch::Tensor& t = parts[i].tokens->tensor;
-    rows.push_back(torch::constant_pad_nd(t, {0, longest - t.size(1)}, m.config().mask_token_id));
-    for (int64_t b = 0; b < t.size(0); ++b) {
-      lengths.push_back(t.size(1));
-      begins.push_back(row_begin[i]);
-      ends.push_back(row_end[i]);
+    Forward f = forward_of(model, tokens[i], logits[i], row_begin[i], row_end[i]);
+    require(f.model->config().family != Family::Llada2, std::string(architecture_name(f.model->config().family)) +
+                                                   " runs block-causally: its forwards are not batched");
+    require_computed(f, begin[i], end[i], row_begin[i], row_end[i]);
+    KvCache* cache = nullptr;
+    if (caches != nullptr && caches[i] != nullptr) {
+      kept.push_back(cache_for(f, model, caches[i]));
+      cache = kept.back()->cache.get();
+    } else {
+      require(begin[i] == 0 && end[i] == f.tokens->tensor.size(1),
+              "without a cache a generation's forward covers its whole sequence");
     }
+    parts.push_back({f.tokens->tensor, cache, begin[i], end[i], row_begin[i], row_end[i]});
+    forwards.push_back(std::move(f));
   }
-  torch::Tensor out = m.forward_padded(torch::cat(rows), lengths, begins, ends);
+  torch::Tensor out = forwards.front().model->forward_ragged(parts);
   int64_t at = 0;
-  for (Forward& f : parts) {
+  for (Forward& f : forwards) {
     f.logits->tensor.narrow(0, 0, f.rows).copy_(out.narrow(0, at, f.rows));
     at += f.rows;
   }

@@ -177,22 +177,20 @@ torch::Tensor Model::rms_norm(const torch::Tensor& x, const torch::Tensor& weigh
   return weight * normed.to(x.scalar_type());
 }
 
-torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                               const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin, int64_t visible,
-                               const torch::Tensor& allowed) const {
-  int64_t B = x.size(0), T = x.size(1), hd = config_.head_dim(), H = config_.n_heads, KV = config_.n_kv_heads;
-  torch::Tensor xn = rms_norm(x, layer.attn_norm);
-  torch::Tensor q, k, v;  // [B, T, heads, hd]
+Model::Qkv Model::project(const Layer& layer, const torch::Tensor& xn) const {
+  int64_t B = xn.size(0), T = xn.size(1), hd = config_.head_dim(), H = config_.n_heads, KV = config_.n_kv_heads;
   if (layer.qkv_proj.defined()) {
     torch::Tensor qkv = layer.qkv_proj(xn).view({B, T, H + 2 * KV, hd});
-    q = qkv.narrow(2, 0, H);
-    k = qkv.narrow(2, H, KV);
-    v = qkv.narrow(2, H + KV, KV);
-  } else {
-    q = layer.q_proj(xn, layer.q_bias).view({B, T, H, hd});
-    k = layer.k_proj(xn, layer.k_bias).view({B, T, KV, hd});
-    v = layer.v_proj(xn, layer.v_bias).view({B, T, KV, hd});
+    return {qkv.narrow(2, 0, H), qkv.narrow(2, H, KV), qkv.narrow(2, H + KV, KV)};
   }
+  return {layer.q_proj(xn, layer.q_bias).view({B, T, H, hd}), layer.k_proj(xn, layer.k_bias).view({B, T, KV, hd}),
+          layer.v_proj(xn, layer.v_bias).view({B, T, KV, hd})};
+}
+
+torch::Tensor Model::attend(const Layer& layer, Qkv qkv, const torch::Tensor& cos, const torch::Tensor& sin,
+                            KvCache::Layer* kept, int64_t begin, int64_t visible, const torch::Tensor& allowed) const {
+  int64_t B = qkv.q.size(0), T = qkv.q.size(1), hd = config_.head_dim(), H = config_.n_heads, KV = config_.n_kv_heads;
+  torch::Tensor q = qkv.q, k = qkv.k, v = qkv.v;
   if (layer.q_norm.defined()) {
     q = rms_norm(q, layer.q_norm);
     k = rms_norm(k, layer.k_norm);
@@ -213,8 +211,13 @@ torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const
     k = k.repeat_interleave(H / KV, 1);
     v = v.repeat_interleave(H / KV, 1);
   }
-  torch::Tensor merged = bidirectional_attention(q, k, v, allowed, config_.family != Family::Llada).transpose(1, 2).contiguous().view({B, T, H * hd});
-  return layer.attn_out(merged);
+  return bidirectional_attention(q, k, v, allowed, config_.family != Family::Llada).transpose(1, 2).contiguous().view({B, T, H * hd});
+}
+
+torch::Tensor Model::attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
+                               const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin, int64_t visible,
+                               const torch::Tensor& allowed) const {
+  return layer.attn_out(attend(layer, project(layer, rms_norm(x, layer.attn_norm)), cos, sin, kept, begin, visible, allowed));
 }
 
 torch::Tensor Model::forward(const torch::Tensor& tokens, int64_t row_begin, int64_t row_end) const {
@@ -279,19 +282,70 @@ torch::Tensor Model::head_rows(const torch::Tensor& x, int64_t row_begin, int64_
   return row_begin == 0 ? torch::cat({x.narrow(1, 0, 1), rows}, 1) : rows;
 }
 
-torch::Tensor Model::forward_padded(const torch::Tensor& tokens, const std::vector<int64_t>& lengths,
-                                    const std::vector<int64_t>& row_begin, const std::vector<int64_t>& row_end) const {
+torch::Tensor Model::forward_ragged(const std::vector<Part>& parts) const {
   c10::InferenceMode inference;
-  int64_t B = tokens.size(0), T = tokens.size(1);
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  // [B, 1, 1, T]: every query of sequence b sees its first lengths[b] keys (its padding's queries too: their
-  // outputs are never read).
-  torch::Tensor valid = torch::tensor(lengths, torch::TensorOptions().dtype(torch::kLong)).to(device_);
-  torch::Tensor allowed = (torch::arange(T, f32.dtype(torch::kLong)).unsqueeze(0) < valid.unsqueeze(1)).view({B, 1, 1, T});
-  torch::Tensor x = trunk(tokens, torch::arange(0, T, f32), allowed, nullptr, 0, -1);
-  std::vector<torch::Tensor> rows;
-  for (int64_t b = 0; b < B; ++b) rows.push_back(head_rows(x.narrow(0, b, 1), row_begin[b], row_end[b]));
-  return head(torch::cat(rows, 1));
+  // Each part's positions from, to: as run() widens them for Dream's shifted rows; its RoPE tables.
+  struct Span {
+    int64_t begin, rows;  // positions begin .. begin + T - 1; rows = batch * T in the stacked activations
+    torch::Tensor cos, sin;
+  };
+  std::vector<Span> spans;
+  std::vector<torch::Tensor> embedded;  // [batch * T, d] per part
+  for (const Part& p : parts) {
+    int64_t first = config_.shifted_logits ? std::max<int64_t>(p.row_begin - 1, 0) : p.row_begin;
+    int64_t begin = std::min(p.begin, first), T = p.end - begin;
+    if (p.cache != nullptr && !(begin == 0 && p.end == p.tokens.size(1)) && !p.cache->filled)
+      throw invalid_argument("the cache holds nothing yet: its first forward must cover every position");
+    torch::Tensor angles = torch::outer(torch::arange(begin, p.end, f32), inv_freq_);
+    torch::Tensor emb = torch::cat({angles, angles}, -1);
+    torch::Tensor cos = emb.cos(), sin = emb.sin();
+    if (config_.family != Family::Llada) {
+      cos = cos.to(dtype_);
+      sin = sin.to(dtype_);
+    }
+    spans.push_back({begin, p.tokens.size(0) * T, cos, sin});
+    embedded.push_back(torch::embedding(wte_, p.tokens.narrow(1, begin, T)).to(dtype_).reshape({-1, config_.d_model}));
+  }
+  // [1, R, d]: every part's positions stacked, so each linear layer is one product over all of them; attention
+  // runs per part, over its own keys (and cache).
+  torch::Tensor x = torch::cat(embedded).unsqueeze(0);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& layer = layers_[i];
+    Qkv all = project(layer, rms_norm(x, layer.attn_norm));
+    std::vector<torch::Tensor> merged;
+    int64_t at = 0;
+    for (size_t j = 0; j < parts.size(); ++j) {
+      const Span& s = spans[j];
+      int64_t B = parts[j].tokens.size(0), T = s.rows / B;
+      auto rows = [&](const torch::Tensor& t) { return t.narrow(1, at, s.rows).view({B, T, t.size(2), t.size(3)}); };
+      KvCache* cache = parts[j].cache;
+      merged.push_back(attend(layer, {rows(all.q), rows(all.k), rows(all.v)}, s.cos, s.sin,
+                              cache ? &cache->layers[i] : nullptr, s.begin, -1, torch::Tensor())
+                           .reshape({1, s.rows, -1}));
+      at += s.rows;
+    }
+    torch::Tensor h = x + layer.attn_out(torch::cat(merged, 1));
+    torch::Tensor y = rms_norm(h, layer.ff_norm);
+    if (layer.experts.gate.defined()) {
+      torch::Tensor routed = route(config_, layer.experts, y.reshape({-1, y.size(-1)})).view_as(y);
+      x = h + (layer.shared.gate.defined() ? routed + layer.shared(y) : routed);
+    } else {
+      x = h + layer.mlp(y);
+    }
+  }
+  std::vector<torch::Tensor> heads;
+  int64_t at = 0;
+  for (size_t j = 0; j < parts.size(); ++j) {
+    const Span& s = spans[j];
+    int64_t B = parts[j].tokens.size(0);
+    torch::Tensor part = x.narrow(1, at, s.rows).view({B, s.rows / B, config_.d_model});
+    heads.push_back(head_rows(part, parts[j].row_begin - s.begin, parts[j].row_end - s.begin).reshape({1, -1, config_.d_model}));
+    at += s.rows;
+  }
+  for (const Part& p : parts)
+    if (p.cache != nullptr) p.cache->filled = true;
+  return head(torch::cat(heads, 1));
 }
 
 torch::Tensor Model::trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,

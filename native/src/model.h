@@ -59,12 +59,19 @@ class Model {
   // (n = block_end - block_begin): per sequence the block's n rows, then the shadow's n rows.
   torch::Tensor forward_shadow(const torch::Tensor& tokens, int64_t block_begin, int64_t block_end) const;
 
-  // One forward over sequences of different lengths, for generations batched together: tokens [B, T] holds
-  // sequence b in positions 0 .. lengths[b]-1 and padding after it, which no query attends to (RoPE positions
-  // are each sequence's own). Returns logits [sum of the ranges, vocab_size]: the rows row_begin[b] ..
-  // row_end[b]-1 of each sequence in turn, as forward() gives them. Runs in inference mode.
-  torch::Tensor forward_padded(const torch::Tensor& tokens, const std::vector<int64_t>& lengths,
-                               const std::vector<int64_t>& row_begin, const std::vector<int64_t>& row_end) const;
+  // One generation's share of forward_ragged: tokens [B, T]; positions begin .. end-1 computed, over the cache's
+  // keys where there is one (forward_cached's rules), else over all T (begin 0, end T); the LM head on
+  // row_begin .. row_end-1, which lie in begin .. end-1.
+  struct Part {
+    torch::Tensor tokens;
+    KvCache* cache;
+    int64_t begin, end, row_begin, row_end;
+  };
+  // Several generations' forwards in one pass: each linear layer is one product over every part's positions;
+  // attention runs per part over its own keys. Returns logits [sum of the parts' rows, vocab_size], part by part,
+  // each as forward() or forward_cached() gives it (up to the rounding of the larger products). Bidirectional
+  // families only. Runs in inference mode.
+  torch::Tensor forward_ragged(const std::vector<Part>& parts) const;
 
   // Zeroed keys and values for sequences of [batch, length].
   KvCache new_cache(int64_t batch, int64_t length) const;
@@ -103,8 +110,17 @@ class Model {
   // Both constructors end here: keeps the tensors and picks out each layer's.
   void assign(std::map<std::string, torch::Tensor> weights);
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
-  // Positions begin .. begin+T-1 of x's sequences; with kept, their keys and values go into it. allowed:
-  // bool [T, keys] (which key each query may attend to), or undefined for all.
+  struct Qkv {
+    torch::Tensor q, k, v;  // [B, T, H, hd], [B, T, KV, hd], [B, T, KV, hd]
+  };
+  // The layer's query, key and value projections of the normed input xn [B, T, d].
+  Qkv project(const Layer& layer, const torch::Tensor& xn) const;
+  // Attention of positions begin .. begin+T-1 (q/k norms, RoPE, the cache, the softmax): [B, T, H * hd], before
+  // the output projection. With kept, their keys and values go into it. allowed: bool [T, keys] (which key each
+  // query may attend to), or undefined for all.
+  torch::Tensor attend(const Layer& layer, Qkv qkv, const torch::Tensor& cos, const torch::Tensor& sin,
+                       KvCache::Layer* kept, int64_t begin, int64_t visible, const torch::Tensor& allowed) const;
+  // The attention block: the norm, attend() and the output projection over x [B, T, d].
   torch::Tensor attention(const Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
                           const torch::Tensor& sin, KvCache::Layer* kept, int64_t begin, int64_t visible,
                           const torch::Tensor& allowed) const;

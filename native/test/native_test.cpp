@@ -547,7 +547,7 @@ long file_kb(const std::string& path) {
 }
 
 // remask_forward_batch: two generations of different lengths (the second guided: two rows) in one forward, each
-// within 1e-4 of its own remask_forward; a bad range fails the whole batch.
+// within 1e-4 of its own remask_forward; a bad range, or a partial forward without a cache, fails the whole batch.
 void batched_forward(const std::string& golden, const std::string& device) {
   remask_model* model = nullptr;
   remask_buffer *a = nullptr, *b = nullptr, *la = nullptr, *lb = nullptr, *solo = nullptr;
@@ -565,10 +565,10 @@ void batched_forward(const std::string& golden, const std::string& device) {
   if (ok) {
     const remask_buffer* tokens[] = {a, b};
     remask_buffer* logits[] = {la, lb};
-    int64_t begins[] = {15, 6}, ends[] = {23, 10};
+    int64_t begins[] = {15, 6}, ends[] = {23, 10}, from[] = {0, 0}, to[] = {TA, TB};
     int64_t V = info.vocab_size;
     double worst = 0;
-    ok = call(remask_forward_batch(model, 2, tokens, begins, ends, logits), "batched forward");
+    ok = call(remask_forward_batch(model, 2, tokens, nullptr, from, to, begins, ends, logits), "batched forward");
     for (int g = 0; ok && g < 2; ++g) {
       int64_t rows = (g == 0 ? 1 : 2) * (ends[g] - begins[g]);
       std::vector<float> got(static_cast<size_t>(rows * V)), want(got.size());
@@ -580,10 +580,14 @@ void batched_forward(const std::string& golden, const std::string& device) {
     check(ok && worst < 1e-4, "batched forward: each generation's logits within 1e-4 of its own forward (max " +
                                   std::to_string(worst) + ")");
     int64_t beyond[] = {23, 11};
-    check(remask_forward_batch(model, 2, tokens, begins, beyond, logits) == REMASK_ERR_INVALID_ARGUMENT &&
+    check(remask_forward_batch(model, 2, tokens, nullptr, from, to, begins, beyond, logits) == REMASK_ERR_INVALID_ARGUMENT &&
               std::string(remask_last_error()).find("not a non-empty range of a sequence of 10") != std::string::npos,
           "batched forward: a range past one generation's sequence is refused");
-    check(remask_forward_batch(model, 0, tokens, begins, ends, logits) == REMASK_ERR_INVALID_ARGUMENT,
+    int64_t partial[] = {15, 0};
+    check(remask_forward_batch(model, 2, tokens, nullptr, partial, to, begins, ends, logits) == REMASK_ERR_INVALID_ARGUMENT &&
+              std::string(remask_last_error()).find("without a cache") != std::string::npos,
+          "batched forward: a partial forward without a cache is refused");
+    check(remask_forward_batch(model, 0, tokens, nullptr, from, to, begins, ends, logits) == REMASK_ERR_INVALID_ARGUMENT,
           "batched forward: an empty batch is refused");
   }
   for (remask_buffer* buffer : {a, b, la, lb, solo}) remask_buffer_free(buffer);

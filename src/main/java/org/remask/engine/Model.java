@@ -114,16 +114,17 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * The plain forward of several generations in one pass: their sequences (of any lengths) padded to the
-     * longest, which no query sees, each generation's logits into its own buffer. Each equals its own
-     * {@link #forward(TokenBuffer, int, int, LogitsBuffer)} up to the rounding of the longer products.
+     * Several generations' forwards (plain or cached, sequences of any lengths) in one pass: each linear layer is
+     * one product over all their computed positions, attention runs per generation over its own keys, and each
+     * generation's logits go to its own buffer, equal to its own forward's up to the rounding of the larger
+     * products. Not for block-causal families.
      */
     public void forward(ForwardBatch batch) {
         if (batch.size() == 0) {
             throw new IllegalArgumentException("the batch holds no generation");
         }
-        Native.check(remask_forward_batch(handle.get(), batch.size(), batch.tokens(), batch.rowBegin(),
-                batch.rowEnd(), batch.logits()));
+        Native.check(remask_forward_batch(handle.get(), batch.size(), batch.tokens(), batch.caches(), batch.begin(),
+                batch.end(), batch.rowBegin(), batch.rowEnd(), batch.logits()));
     }
 
     /**

@@ -1276,6 +1276,9 @@ public class remask_h extends remask_h$shared {
             remask_h.C_POINTER,
             remask_h.C_POINTER,
             remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
             remask_h.C_POINTER
         );
 
@@ -1287,7 +1290,7 @@ public class remask_h extends remask_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
+     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, remask_buffer *const *caches, const int64_t *begin, const int64_t *end, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
      * }
      */
     public static FunctionDescriptor remask_forward_batch$descriptor() {
@@ -1297,7 +1300,7 @@ public class remask_h extends remask_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
+     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, remask_buffer *const *caches, const int64_t *begin, const int64_t *end, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
      * }
      */
     public static MethodHandle remask_forward_batch$handle() {
@@ -1307,7 +1310,7 @@ public class remask_h extends remask_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
+     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, remask_buffer *const *caches, const int64_t *begin, const int64_t *end, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
      * }
      */
     public static MemorySegment remask_forward_batch$address() {
@@ -1316,16 +1319,16 @@ public class remask_h extends remask_h$shared {
 
     /**
      * {@snippet lang=c :
-     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
+     * int32_t remask_forward_batch(remask_model *model, int64_t count, const remask_buffer *const *tokens, remask_buffer *const *caches, const int64_t *begin, const int64_t *end, const int64_t *row_begin, const int64_t *row_end, remask_buffer *const *logits)
      * }
      */
-    public static int remask_forward_batch(MemorySegment model, long count, MemorySegment tokens, MemorySegment row_begin, MemorySegment row_end, MemorySegment logits) {
+    public static int remask_forward_batch(MemorySegment model, long count, MemorySegment tokens, MemorySegment caches, MemorySegment begin, MemorySegment end, MemorySegment row_begin, MemorySegment row_end, MemorySegment logits) {
         var mh$ = remask_forward_batch.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("remask_forward_batch", model, count, tokens, row_begin, row_end, logits);
+                traceDowncall("remask_forward_batch", model, count, tokens, caches, begin, end, row_begin, row_end, logits);
             }
-            return (int)mh$.invokeExact(model, count, tokens, row_begin, row_end, logits);
+            return (int)mh$.invokeExact(model, count, tokens, caches, begin, end, row_begin, row_end, logits);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

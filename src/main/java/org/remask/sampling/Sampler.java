@@ -187,26 +187,52 @@ public final class Sampler implements AutoCloseable {
         }
 
         /**
-         * Whether the due model call's forward is the plain one over the whole sequence, which
-         * {@link Model#forward(ForwardBatch)} can run beside other generations': no cache, no shadow block
-         * (wino), not block-causal.
+         * Whether the due model call's forward can run beside other generations' in
+         * {@link Model#forward(ForwardBatch)}: a bidirectional one (not block-causal) without wino's shadow block.
          */
         boolean batchable() {
-            return !info.family().blockCausal() && request.cache() == CacheMode.NONE
-                    && !(request.revision() instanceof Revision.Wino);
+            return !info.family().blockCausal() && !(request.revision() instanceof Revision.Wino);
         }
 
         /** Adds the due model call's forward to batch ({@link #batchable} ones only). */
         void addForward(ForwardBatch batch) {
-            batch.add(w.tokens, begin(), begin() + blockLength, w.logits);
+            int begin = begin();
+            if (request.cache() == CacheMode.NONE) {
+                batch.add(w.tokens, begin, begin + blockLength, w.logits);
+            } else {
+                batch.add(w.tokens, w.cache(model), from(), to(), begin, begin + blockLength, w.logits);
+            }
         }
 
         /** The rest of the due model call, after its forward ran in a batch. */
         void stepAfterBatchedForward() {
-            forwardPositions += w.shape.length();
+            forwardPositions += to() - from();
             commitAfterForward();
             step++;
             nfe++;
+        }
+
+        /**
+         * The positions the due forward computes: every one, or with a cache after a block's first step (which
+         * fills it) the block's on to the end (prefix) or the block alone (dual).
+         */
+        private int from() {
+            return request.cache() == CacheMode.NONE || step == 0 ? 0 : begin();
+        }
+
+        private int to() {
+            return request.cache() == CacheMode.DUAL && step > 0 ? begin() + blockLength : w.shape.length();
+        }
+
+        /** The due forward on its own, LM head on the block's rows. */
+        private void forward() {
+            int begin = begin();
+            if (request.cache() == CacheMode.NONE) {
+                model.forward(w.tokens, begin, begin + blockLength, w.logits);
+            } else {
+                model.forward(w.tokens, w.cache(model), from(), to(), begin, begin + blockLength, w.logits);
+            }
+            forwardPositions += to() - from();
         }
 
         private void stepBidirectional() {
@@ -224,7 +250,7 @@ public final class Sampler implements AutoCloseable {
                     listener.onStep(event(nfe, block, promptLength, w.commits));
                 }
             } else {
-                forwardPositions += forward(w, request.cache(), step == 0, begin, end);
+                forward();
                 commitAfterForward();
             }
         }
@@ -394,23 +420,6 @@ public final class Sampler implements AutoCloseable {
                     loop.sigma(step, stepsPerBlock), seed, nfe, w.commits);
             default -> w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
         };
-    }
-
-    /**
-     * The step's forward, LM head on the block's rows; returns the positions it computed. With a cache, a
-     * block's first step runs every position and keeps their keys and values; later steps run from the
-     * block's start to the end of the sequence (prefix) or of the block (dual).
-     */
-    private int forward(Workspace w, CacheMode mode, boolean blockStart, int begin, int end) {
-        int length = w.shape.length();
-        if (mode == CacheMode.NONE) {
-            model.forward(w.tokens, begin, end, w.logits);
-            return length;
-        }
-        int from = blockStart ? 0 : begin;
-        int to = blockStart || mode == CacheMode.PREFIX ? length : end;
-        model.forward(w.tokens, w.cache(model), from, to, begin, end, w.logits);
-        return to - from;
     }
 
     private static StepEvent event(int nfe, int block, int promptLength, Commits commits) {

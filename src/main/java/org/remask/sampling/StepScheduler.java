@@ -16,11 +16,11 @@ import org.remask.engine.Model;
  * Runs the generations that any number of threads submit on one engine thread, a model call each in turn: a
  * generation joins at the next round and leaves as soon as it ends, when its caller's future completes. All of
  * libtorch's work for the model runs on that thread, so concurrent requests share the process's one thread budget
- * instead of each running libtorch's pool over the same cores. In a round, the generations whose model call is the
- * plain forward over the whole sequence (no block cache, no wino, not block-causal) share one forward pass
- * ({@link Model#forward(ForwardBatch)}: sequences padded to the longest, which no query sees); the others run
- * their own. A generation's noise depends on its own seed and model call only, so what runs beside it changes its answer
- * only through the rounding of the longer products.
+ * instead of each running libtorch's pool over the same cores. In a round, the bidirectional generations' forwards
+ * (plain or cached; not wino's, not block-causal ones) share one pass ({@link Model#forward(ForwardBatch)}: each
+ * linear layer one product over all their computed positions, attention per generation); the others run their
+ * own. A generation's noise depends on its own seed and model call only, so what runs beside it changes its answer
+ * only through the rounding of the larger products.
  *
  * <p>Listeners are called on the engine thread. A generation leaves at its next round when its
  * {@link Cancellation} fires or its future is cancelled; its future then fails with

@@ -62,6 +62,69 @@ class ForwardBatchTest {
         }
     }
 
+    /**
+     * Cached forwards beside a plain one: a cache-filling forward over every position, a prefix step (the block
+     * on to the end) and a dual step (the block alone), each against the same call on its own, on a twin cache.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {Golden.F32, "families/tiny-dream-f32"})
+    void cachedStepsGetTheLogitsOfTheirOwnCachedForward(String checkpoint) {
+        try (Model model = Model.load(Golden.checkpoint(checkpoint), "cpu", DType.FLOAT32);
+                ForwardBatch batch = new ForwardBatch(4);
+                TokenBuffer fill = model.newTokens(1, 20);
+                TokenBuffer prefix = model.newTokens(1, 26);
+                TokenBuffer dual = model.newTokens(2, 17);
+                TokenBuffer plain = model.newTokens(1, 11);
+                KvCache fillCache = model.newCache(1, 20);
+                KvCache prefixCache = model.newCache(1, 26);
+                KvCache prefixTwin = model.newCache(1, 26);
+                KvCache dualCache = model.newCache(2, 17);
+                KvCache dualTwin = model.newCache(2, 17);
+                KvCache fillTwin = model.newCache(1, 20);
+                LogitsBuffer l0 = model.newLogits(8);
+                LogitsBuffer l1 = model.newLogits(8);
+                LogitsBuffer l2 = model.newLogits(16);
+                LogitsBuffer l3 = model.newLogits(8);
+                LogitsBuffer alone = model.newLogits(16)) {
+            fill.write(0, ids(20, 1));
+            prefix.write(0, ids(26, 2));
+            dual.write(0, ids(17, 3));
+            dual.write(17, ids(17, 4));
+            plain.write(0, ids(11, 5));
+            for (KvCache c : new KvCache[] {prefixCache, prefixTwin}) {
+                model.forward(prefix, c, 0, 26, 10, 18, alone);
+            }
+            for (KvCache c : new KvCache[] {dualCache, dualTwin}) {
+                model.forward(dual, c, 0, 17, 9, 17, alone);
+            }
+            prefix.write(12, new long[] {7, 8, 9});  // the block's later step sees committed tokens
+            dual.write(10, new long[] {7});
+            batch.add(fill, fillCache, 0, 20, 4, 12, l0);
+            batch.add(prefix, prefixCache, 10, 26, 10, 18, l1);
+            batch.add(dual, dualCache, 9, 17, 9, 17, l2);
+            batch.add(plain, 3, 11, l3);
+            model.forward(batch);
+            model.forward(fill, fillTwin, 0, 20, 4, 12, alone);
+            assertClose(alone.readRows(8), l0.readRows(8), checkpoint + ": cache-filling forward");
+            model.forward(prefix, prefixTwin, 10, 26, 10, 18, alone);
+            assertClose(alone.readRows(8), l1.readRows(8), checkpoint + ": prefix step");
+            model.forward(dual, dualTwin, 9, 17, 9, 17, alone);
+            assertClose(alone.readRows(16), l2.readRows(16), checkpoint + ": dual step");
+            model.forward(plain, 3, 11, alone);
+            assertClose(alone.readRows(8), l3.readRows(8), checkpoint + ": plain forward");
+            // The batched filling forward filled its cache: a partial step on it equals one on the twin.
+            model.forward(fill, fillCache, 4, 12, 4, 12, l0);
+            model.forward(fill, fillTwin, 4, 12, 4, 12, alone);
+            assertClose(alone.readRows(8), l0.readRows(8), checkpoint + ": a step on the cache the batch filled");
+        }
+    }
+
+    private static void assertClose(float[][] want, float[][] got, String what) {
+        for (int r = 0; r < want.length; r++) {
+            assertArrayEquals(want[r], got[r], 1e-4f, what + ", row " + r);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {0, 1})
     void aBadGenerationFailsTheBatchBeforeAnythingIsWritten(int bad) {

@@ -20,6 +20,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.remask.engine.Model;
 import org.remask.engine.SampleSettings;
+import org.remask.sampling.CacheMode;
 import org.remask.sampling.Generation;
 import org.remask.sampling.GenerationRequest;
 import org.remask.sampling.LladaSchedule;
@@ -29,9 +30,9 @@ import org.remask.sampling.StepScheduler;
 /**
  * {@code requests} generations answered one after another through Sampler.generate ({@link #oneAfterAnother})
  * against the same requests submitted at once to a StepScheduler ({@link #scheduled}), whose rounds run the
- * requests' uncached forwards as one batched forward. Each request: its own prompt of 32, gen 64, blocks of 32,
- * LLaDA's schedule with 32 steps (16 per block), greedy. One operation answers all of them; tokens per second are
- * requests x 64 / the operation's time.
+ * requests' forwards as one batched forward. Each request: its own prompt of 32, gen 64, blocks of 32, LLaDA's
+ * schedule with 32 steps (16 per block), greedy, the {@code cache} parameter's block cache. One operation answers
+ * all of them; tokens per second are requests x 64 / the operation's time.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -46,6 +47,10 @@ public class SchedulerBench {
 
     @Param({"1", "4", "8"})
     public int requests;
+
+    /** none, prefix or dual. */
+    @Param({"none", "dual"})
+    public String cache;
 
     @Param("1024")
     public int dModel;
@@ -72,7 +77,8 @@ public class SchedulerBench {
         for (int i = 0; i < requests; i++) {
             long[] prompt = BenchSupport.prompt(PROMPT, vocab, model.info().maskTokenId(), model.info().eosTokenId(),
                     7 + i);
-            batch.add(new GenerationRequest(prompt, GEN, BLOCK, new LladaSchedule(32), SampleSettings.GREEDY));
+            batch.add(new GenerationRequest(prompt, GEN, BLOCK, new LladaSchedule(32), SampleSettings.GREEDY,
+                    CacheMode.parse(cache)));
         }
         sampler = new Sampler(model);
         scheduler = new StepScheduler(sampler, Math.max(requests, 1));

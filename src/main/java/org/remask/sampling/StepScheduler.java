@@ -116,7 +116,17 @@ public final class StepScheduler implements AutoCloseable {
                 activeCount = active.size();
             }
         } catch (InterruptedException e) {
-            // closed by interruption: the generations still running end with the thread's interrupt
+            // Nothing else holds this thread; should something interrupt it, nothing is left waiting.
+            RejectedExecutionException stopped = new RejectedExecutionException("the engine thread was interrupted");
+            synchronized (queue) {
+                closing = true;
+            }
+            for (Active a : active) {
+                fail(a, stopped);
+            }
+            for (Submission s; (s = queue.poll()) != null; ) {
+                s.future().completeExceptionally(stopped);
+            }
         } finally {
             batch.close();
         }

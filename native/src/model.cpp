@@ -242,8 +242,7 @@ KvCache Model::new_cache(int64_t batch, int64_t length) const {
 torch::Tensor Model::forward_cached(const torch::Tensor& tokens, KvCache& cache, int64_t begin, int64_t end,
                                     int64_t row_begin, int64_t row_end) const {
   c10::InferenceMode inference;
-  bool full = begin == 0 && end == tokens.size(1);
-  if (!full && !cache.filled) throw invalid_argument("the cache holds nothing yet: its first forward must cover every position");
+  require_filled(cache, tokens, begin, end);
   torch::Tensor logits = run(tokens, begin, end, row_begin, row_end, &cache, Attend{});
   cache.filled = true;
   return logits;
@@ -258,9 +257,7 @@ torch::Tensor Model::forward_blocks(const torch::Tensor& tokens, KvCache* cache,
 
 torch::Tensor Model::run(const torch::Tensor& tokens, int64_t begin, int64_t end, int64_t row_begin, int64_t row_end,
                          KvCache* cache, Attend attend) const {
-  // Dream reads position i's distribution from output i - 1 (position 0's from output 0).
-  int64_t first = config_.shifted_logits ? std::max<int64_t>(row_begin - 1, 0) : row_begin;
-  begin = std::min(begin, first);
+  begin = computed_from(begin, row_begin);
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
   torch::Tensor allowed;
   if (attend.block_length > 0) {  // [end - begin, end]: query p sees key j iff j's block is not after p's
@@ -285,7 +282,7 @@ torch::Tensor Model::head_rows(const torch::Tensor& x, int64_t row_begin, int64_
 torch::Tensor Model::forward_ragged(const std::vector<Part>& parts) const {
   c10::InferenceMode inference;
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  // Each part's positions from, to: as run() widens them for Dream's shifted rows; its RoPE tables.
+  // Each part's computed positions (widened as run() widens them for Dream's shifted rows) and RoPE tables.
   struct Span {
     int64_t begin, rows;  // positions begin .. begin + T - 1; rows = batch * T in the stacked activations
     torch::Tensor cos, sin;
@@ -293,17 +290,9 @@ torch::Tensor Model::forward_ragged(const std::vector<Part>& parts) const {
   std::vector<Span> spans;
   std::vector<torch::Tensor> embedded;  // [batch * T, d] per part
   for (const Part& p : parts) {
-    int64_t first = config_.shifted_logits ? std::max<int64_t>(p.row_begin - 1, 0) : p.row_begin;
-    int64_t begin = std::min(p.begin, first), T = p.end - begin;
-    if (p.cache != nullptr && !(begin == 0 && p.end == p.tokens.size(1)) && !p.cache->filled)
-      throw invalid_argument("the cache holds nothing yet: its first forward must cover every position");
-    torch::Tensor angles = torch::outer(torch::arange(begin, p.end, f32), inv_freq_);
-    torch::Tensor emb = torch::cat({angles, angles}, -1);
-    torch::Tensor cos = emb.cos(), sin = emb.sin();
-    if (config_.family != Family::Llada) {
-      cos = cos.to(dtype_);
-      sin = sin.to(dtype_);
-    }
+    if (p.cache != nullptr) require_filled(*p.cache, p.tokens, p.begin, p.end);
+    int64_t begin = computed_from(p.begin, p.row_begin), T = p.end - begin;
+    auto [cos, sin] = rope_tables(torch::arange(begin, p.end, f32));
     spans.push_back({begin, p.tokens.size(0) * T, cos, sin});
     embedded.push_back(torch::embedding(wte_, p.tokens.narrow(1, begin, T)).to(dtype_).reshape({-1, config_.d_model}));
   }
@@ -325,14 +314,7 @@ torch::Tensor Model::forward_ragged(const std::vector<Part>& parts) const {
                            .reshape({1, s.rows, -1}));
       at += s.rows;
     }
-    torch::Tensor h = x + layer.attn_out(torch::cat(merged, 1));
-    torch::Tensor y = rms_norm(h, layer.ff_norm);
-    if (layer.experts.gate.defined()) {
-      torch::Tensor routed = route(config_, layer.experts, y.reshape({-1, y.size(-1)})).view_as(y);
-      x = h + (layer.shared.gate.defined() ? routed + layer.shared(y) : routed);
-    } else {
-      x = h + layer.mlp(y);
-    }
+    x = feed_forward(layer, x + layer.attn_out(torch::cat(merged, 1)));
   }
   std::vector<torch::Tensor> heads;
   int64_t at = 0;
@@ -350,28 +332,39 @@ torch::Tensor Model::forward_ragged(const std::vector<Part>& parts) const {
 
 torch::Tensor Model::trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,
                            KvCache* cache, int64_t begin, int64_t visible) const {
-  torch::Tensor angles = torch::outer(positions, inv_freq_);
-  torch::Tensor emb = torch::cat({angles, angles}, -1);
-  torch::Tensor cos = emb.cos(), sin = emb.sin();
-  if (config_.family != Family::Llada) {
-    cos = cos.to(dtype_);
-    sin = sin.to(dtype_);
-  }
-
+  auto [cos, sin] = rope_tables(positions);
   torch::Tensor x = torch::embedding(wte_, tokens).to(dtype_);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
-    torch::Tensor h = x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin, visible, allowed);
-    torch::Tensor y = rms_norm(h, layer.ff_norm);
-    if (layer.experts.gate.defined()) {
-      torch::Tensor routed = route(config_, layer.experts, y.reshape({-1, y.size(-1)})).view_as(y);
-      x = h + (layer.shared.gate.defined() ? routed + layer.shared(y)
-                                           : routed);
-    } else {
-      x = h + layer.mlp(y);
-    }
+    x = feed_forward(layer, x + attention(layer, x, cos, sin, cache ? &cache->layers[i] : nullptr, begin, visible, allowed));
   }
   return x;
+}
+
+std::pair<torch::Tensor, torch::Tensor> Model::rope_tables(const torch::Tensor& positions) const {
+  torch::Tensor angles = torch::outer(positions, inv_freq_);
+  torch::Tensor emb = torch::cat({angles, angles}, -1);
+  torch::Tensor cos = emb.cos(), sin = emb.sin();
+  if (config_.family == Family::Llada) return {cos, sin};
+  return {cos.to(dtype_), sin.to(dtype_)};
+}
+
+torch::Tensor Model::feed_forward(const Layer& layer, const torch::Tensor& h) const {
+  torch::Tensor y = rms_norm(h, layer.ff_norm);
+  if (!layer.experts.gate.defined()) return h + layer.mlp(y);
+  torch::Tensor routed = route(config_, layer.experts, y.reshape({-1, y.size(-1)})).view_as(y);
+  return h + (layer.shared.gate.defined() ? routed + layer.shared(y) : routed);
+}
+
+int64_t Model::computed_from(int64_t begin, int64_t row_begin) const {
+  // Dream reads position i's distribution from output i - 1 (position 0's from output 0).
+  int64_t first = config_.shifted_logits ? std::max<int64_t>(row_begin - 1, 0) : row_begin;
+  return std::min(begin, first);
+}
+
+void Model::require_filled(const KvCache& cache, const torch::Tensor& tokens, int64_t begin, int64_t end) {
+  if (!(begin == 0 && end == tokens.size(1)) && !cache.filled)
+    throw invalid_argument("the cache holds nothing yet: its first forward must cover every position");
 }
 
 torch::Tensor Model::head(const torch::Tensor& rows) const {

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <utility>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -128,6 +130,14 @@ class Model {
   // hidden states [B, T, d_model].
   torch::Tensor trunk(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& allowed,
                       KvCache* cache, int64_t begin, int64_t visible) const;
+  // RoPE's cos and sin [T, rotary_dim] for fp32 positions [T]: fp32 for LLaDA, the compute dtype for the others.
+  std::pair<torch::Tensor, torch::Tensor> rope_tables(const torch::Tensor& positions) const;
+  // The layer's feed-forward block with its residual over h [B, T, d]: SwiGLU, or the routed (and shared) experts.
+  torch::Tensor feed_forward(const Layer& layer, const torch::Tensor& h) const;
+  // The first position a forward computes from begin: earlier for Dream when row_begin's output is row_begin - 1.
+  int64_t computed_from(int64_t begin, int64_t row_begin) const;
+  // A cache's first forward must cover every position of tokens.
+  static void require_filled(const KvCache& cache, const torch::Tensor& tokens, int64_t begin, int64_t end);
   // ln_f and the LM head over hidden states [B, R, d_model]: logits [B * R, vocab].
   torch::Tensor head(const torch::Tensor& rows) const;
   // The hidden states [B, R, d_model] that give positions row_begin .. row_end-1 their logits, from x [B, T, d]

@@ -589,9 +589,31 @@ void batched_forward(const std::string& golden, const std::string& device) {
           "batched forward: a partial forward without a cache is refused");
     check(remask_forward_batch(model, 0, tokens, nullptr, from, to, begins, ends, logits) == REMASK_ERR_INVALID_ARGUMENT,
           "batched forward: an empty batch is refused");
+    check(remask_forward_batch(model, 2, tokens, nullptr, nullptr, to, begins, ends, logits) == REMASK_ERR_INVALID_ARGUMENT &&
+              std::string(remask_last_error()).find("must not be NULL") != std::string::npos,
+          "batched forward: a NULL array is refused");
   }
   for (remask_buffer* buffer : {a, b, la, lb, solo}) remask_buffer_free(buffer);
   remask_model_free(model);
+
+  // LLaDA2's forwards are block-causal: refused, not run bidirectionally.
+  remask_model* llada2 = nullptr;
+  remask_buffer *t = nullptr, *l = nullptr;
+  ok = call(remask_model_load((golden + "/families/tiny-llada2-f32").c_str(), device.c_str(), "float32", &llada2), "load") &&
+       call(remask_tokens_new(llada2, 1, 16, &t), "tokens") && call(remask_logits_new(llada2, 8, &l), "logits");
+  if (ok) {
+    const remask_buffer* tokens[] = {t};
+    remask_buffer* logits[] = {l};
+    int64_t from[] = {0}, to[] = {16}, begins[] = {8}, ends[] = {16};
+    check(remask_forward_batch(llada2, 1, tokens, nullptr, from, to, begins, ends, logits) == REMASK_ERR_INVALID_ARGUMENT &&
+              std::string(remask_last_error()).find("block-causally") != std::string::npos,
+          "batched forward: LLaDA2's block-causal forward is refused");
+  } else {
+    check(false, "batched forward: the tiny LLaDA2 checkpoint loads");
+  }
+  remask_buffer_free(t);
+  remask_buffer_free(l);
+  remask_model_free(llada2);
 }
 
 // Wide float32 products run on oneDNN's sgemm and equal libtorch's; narrow ones, and any the trainer needs

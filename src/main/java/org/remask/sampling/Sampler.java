@@ -308,8 +308,8 @@ public final class Sampler implements AutoCloseable {
         }
 
         /**
-         * Ends a generation whose {@link #step} returned false (or that was cancelled): returns its workspace to the pool and gives its
-         * answer, or throws {@link GenerationCancelledException} with what it had committed.
+         * Ends a generation whose {@link #step} returned false (or that was cancelled): returns its workspace to the
+         * pool and gives its answer, or throws {@link GenerationCancelledException} with what it had committed.
          */
         Generation finish() {
             if (!done) {

@@ -12,7 +12,8 @@ import picocli.CommandLine.ScopeType;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "An engine for masked diffusion language models (LLaDA and relatives).",
-        subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class, EvalCommand.class})
+        subcommands = {InfoCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class, EvalCommand.class,
+            ServeCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
     boolean verbose;
@@ -22,7 +23,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (info, logits, generate, chat, eval)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (info, logits, generate, chat, eval, serve)");
     }
 
     /** The configured command line; tests call this with their own writers. */

@@ -10,6 +10,7 @@ import org.remask.engine.SampleSettings;
 import org.remask.sampling.CacheMode;
 import org.remask.sampling.Cancellation;
 import org.remask.sampling.DreamSchedule;
+import org.remask.sampling.GenerationRequest;
 import org.remask.sampling.Llada2Schedule;
 import org.remask.sampling.LladaSchedule;
 import org.remask.sampling.PyramidSchedule;
@@ -205,13 +206,25 @@ final class SamplingOptions {
 
     /** A deadline of --max-time seconds from now, or null without one. */
     Cancellation cancellation() {
+        Duration limit = timeLimit();
+        return limit == null ? null : Cancellation.after(limit);
+    }
+
+    /** --max-time, or null without one. */
+    Duration timeLimit() {
         if (maxTime == null) {
             return null;
         }
         if (!(maxTime > 0) || maxTime.isInfinite()) {
             throw new IllegalArgumentException("--max-time must be a positive number of seconds, not " + maxTime);
         }
-        return Cancellation.after(Duration.ofNanos((long) (maxTime * 1e9)));
+        return Duration.ofNanos((long) (maxTime * 1e9));
+    }
+
+    /** The request for these prompt ids, checked; eot is the EoT id for --eos-confidence-off when --eot-id is not given. */
+    GenerationRequest request(long[] promptIds, long eot) {
+        return new GenerationRequest(promptIds, genLength, resolvedBlockLength(), resolvedSchedule(),
+                settings(eotId >= 0 ? eotId : eot), cacheMode(), revision());
     }
 
     CacheMode cacheMode() {

@@ -27,12 +27,8 @@ final class Session implements AutoCloseable {
 
     /** The request for these prompt ids; with a tokenizer, its EoT is the default of --eot-id. */
     GenerationRequest request(long[] promptIds, SamplingOptions sampling) {
-        long eot = sampling.eotId;
-        if (eot < 0 && tokenizer != null) {
-            eot = tokenizer.idOf(Tokenizer.EOT_TOKEN).orElse(-1);
-        }
-        return new GenerationRequest(promptIds, sampling.genLength, sampling.resolvedBlockLength(),
-                sampling.resolvedSchedule(), sampling.settings(eot), sampling.cacheMode(), sampling.revision());
+        long eot = tokenizer == null ? -1 : tokenizer.idOf(Tokenizer.EOT_TOKEN).orElse(-1);
+        return sampling.request(promptIds, eot);
     }
 
     @Override

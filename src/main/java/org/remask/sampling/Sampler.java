@@ -72,7 +72,7 @@ public final class Sampler implements AutoCloseable {
 
     /** A generation that runs one model call at a time, on whichever thread calls {@link Run#step}. */
     Run start(GenerationRequest request, StepListener listener, Cancellation cancellation, OriginDraws draws) {
-        validate(request);
+        check(request);
         Workspace.Shape shape = new Workspace.Shape(request.sampling().guided() ? 2 : 1, layoutLength(request),
                 request.blockLength(), request.revision() instanceof Revision.Wino);
         Workspace workspace = take(shape);
@@ -337,7 +337,13 @@ public final class Sampler implements AutoCloseable {
         }
     }
 
-    private void validate(GenerationRequest request) {
+    /**
+     * Checks that the model can run the request (prompt ids in its vocabulary, the sequence within its length, a
+     * schedule its family runs) before anything is allocated; {@link #generate} checks the same.
+     *
+     * @throws IllegalArgumentException saying what does not fit
+     */
+    public void check(GenerationRequest request) {
         long[] prompt = request.promptIds();
         for (int i = 0; i < prompt.length; i++) {
             if (prompt[i] < 0 || prompt[i] >= info.vocabSize()) {

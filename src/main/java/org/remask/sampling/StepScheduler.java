@@ -33,6 +33,17 @@ public final class StepScheduler implements AutoCloseable {
 
     private record Active(Sampler.Run run, Submission submission) {}
 
+    /** Told after every round that stepped something, on the engine thread (a server's metrics). */
+    @FunctionalInterface
+    public interface RoundListener {
+        /**
+         * @param modelCalls generations that made a model call in the round
+         * @param forwards forward passes they took (one for a batch)
+         * @param nanos the round's time
+         */
+        void onRound(int modelCalls, int forwards, long nanos);
+    }
+
     private final Sampler sampler;
     private final int maxActive;
     private final BlockingQueue<Submission> queue = new LinkedBlockingQueue<>();
@@ -40,6 +51,7 @@ public final class StepScheduler implements AutoCloseable {
     private final List<Active> batched = new ArrayList<>();
     private final ForwardBatch batch;
     private final Thread engine;
+    private final RoundListener rounds;
     private volatile boolean closing;
     private volatile int activeCount;
     private volatile long forwards;
@@ -47,12 +59,18 @@ public final class StepScheduler implements AutoCloseable {
 
     /** @param maxActive generations stepped in one round; more wait in the queue, first come first served */
     public StepScheduler(Sampler sampler, int maxActive) {
+        this(sampler, maxActive, null);
+    }
+
+    /** @param rounds told of every round, or null */
+    public StepScheduler(Sampler sampler, int maxActive, RoundListener rounds) {
         if (maxActive < 1) {
             throw new IllegalArgumentException("at least one generation must be able to run, not " + maxActive);
         }
         this.sampler = sampler;
         this.maxActive = maxActive;
         this.batch = new ForwardBatch(maxActive);
+        this.rounds = rounds;
         this.engine = Thread.ofPlatform().name("remask-engine").daemon().start(this::loop);
     }
 
@@ -112,8 +130,15 @@ public final class StepScheduler implements AutoCloseable {
                     admit(next);
                 }
                 activeCount = active.size();
+                long started = System.nanoTime();
+                long callsBefore = modelCalls;
+                long forwardsBefore = forwards;
                 round();
                 activeCount = active.size();
+                if (rounds != null && modelCalls > callsBefore) {
+                    rounds.onRound((int) (modelCalls - callsBefore), (int) (forwards - forwardsBefore),
+                            System.nanoTime() - started);
+                }
             }
         } catch (InterruptedException e) {
             // Nothing else holds this thread; should something interrupt it, nothing is left waiting.

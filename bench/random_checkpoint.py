@@ -11,6 +11,7 @@ the LLaDA-8B shape (16 GB in bfloat16). Sizes not given are the family's publish
   python3 bench/random_checkpoint.py --out DIR --d-model 4096 --layers 32 --heads 32 --mlp 12288 \\
       --vocab 126464 [--dtype bfloat16|float32] [--device cuda] [--seed 1]
   python3 bench/random_checkpoint.py --out DIR --family llada2 [--layers 20]
+  python3 bench/random_checkpoint.py ... --word-tokenizer   (also a tokenizer over every id: scripts/bench-serve)
 """
 import argparse
 import json
@@ -136,6 +137,18 @@ def added_tokens(mask_id, eos_id):
                              dict(id=mask_id, content="<|mask|>", **token)]}
 
 
+def word_tokenizer(vocab, mask_id, eos_id):
+    """tokenizer.json of a word-level vocabulary over every id ("t<id>", the end-of-text and mask ids as special
+    tokens), so that text endpoints (remask serve) run on the random checkpoint; its text means nothing."""
+    words = {f"t{i}": i for i in range(vocab) if i not in (mask_id, eos_id)}
+    special = added_tokens(mask_id, eos_id)
+    for token in special["added_tokens"]:
+        words[token["content"]] = token["id"]
+    return {"version": "1.0", "truncation": None, "padding": None, **special, "normalizer": None,
+            "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": None, "decoder": None,
+            "model": {"type": "WordLevel", "vocab": words, "unk_token": "t0"}}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -150,6 +163,8 @@ def main():
     ap.add_argument("--max-length", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--print-bytes", action="store_true", help="print the weights' size in bytes and write nothing")
+    ap.add_argument("--word-tokenizer", action="store_true",
+                    help="also write a word-level tokenizer.json over the whole vocabulary (for remask serve)")
     a = ap.parse_args()
     _, real, vocab, mask, eos, max_length = FAMILIES[a.family]
     heads, kv_heads = real[2], real[3]
@@ -216,7 +231,12 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(config(a, mask_id, eos_id), f, indent=2)
-    if a.family in ("lladamoe", "llada2"):
+    if a.word_tokenizer:
+        with open(os.path.join(a.out, "tokenizer.json"), "w") as f:
+            json.dump(word_tokenizer(a.vocab, mask_id, eos_id), f)
+        with open(os.path.join(a.out, "tokenizer_config.json"), "w") as f:
+            json.dump({"eos_token": "<|endoftext|>"}, f)
+    elif a.family in ("lladamoe", "llada2"):
         with open(os.path.join(a.out, "tokenizer.json"), "w") as f:
             json.dump(added_tokens(mask_id, eos_id), f, indent=2)
     started = time.time()

@@ -30,7 +30,7 @@ final class ServeCommand implements Callable<Integer> {
     ModelOptions options;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDRESS",
-            description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 in a container).")
+            description = "Address to listen on; 0.0.0.0 for every interface, as in a container (default: ${DEFAULT-VALUE}).")
     String host;
 
     @Option(names = "--port", defaultValue = "8080", paramLabel = "PORT",

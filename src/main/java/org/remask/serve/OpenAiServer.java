@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.remask.sampling.Cancellation;
@@ -227,9 +228,12 @@ public final class OpenAiServer implements AutoCloseable {
             try {
                 outcome = run(job, loaded, res);
             } finally {
+                // Whatever ended the handler, its rows leave the batch before they stop counting as admitted.
                 for (Row row : job.rows()) {
+                    row.cancellation.cancel();
                     running.remove(row.cancellation);
                 }
+                awaitAll(job);
                 admitted.addAndGet(-rows);
             }
             if (outcome.equals("ok")) {
@@ -539,15 +543,11 @@ public final class OpenAiServer implements AutoCloseable {
         BlockingQueue<Item> items = job.stream() ? new LinkedBlockingQueue<>() : null;
         for (Row row : job.rows()) {
             running.add(row.cancellation);
-            row.future = loaded.scheduler().submit(row.request, step -> {
-                row.stepped.apply(step);
-                if (row.stepped.endsAtStopId()) {
-                    row.cancellation.cancel(); // the text is complete: nothing after the stop can change it
-                }
-                if (items != null) {
-                    items.add(new Item(row, step));
-                }
-            }, row.cancellation);
+            try {
+                row.future = submit(loaded, row, items);
+            } catch (RejectedExecutionException e) {
+                throw ApiError.unavailable("the server is shutting down");
+            }
             if (items != null) {
                 row.future.whenComplete((g, e) -> items.add(new Item(row, null)));
             }
@@ -662,9 +662,24 @@ public final class OpenAiServer implements AutoCloseable {
         return "ok";
     }
 
+    private static CompletableFuture<Generation> submit(Engine loaded, Row row, BlockingQueue<Item> items) {
+        return loaded.scheduler().submit(row.request, step -> {
+            row.stepped.apply(step);
+            if (row.stepped.endsAtStopId()) {
+                row.cancellation.cancel(); // the text is complete: nothing after the stop can change it
+            }
+            if (items != null) {
+                items.add(new Item(row, step));
+            }
+        }, row.cancellation);
+    }
+
     /** Waits until every row has left the scheduler, so that what is admitted counts only what runs. */
     private static void awaitAll(Job job) {
         for (Row row : job.rows()) {
+            if (row.future == null) {
+                continue; // never submitted
+            }
             try {
                 row.future.get();
             } catch (ExecutionException | RuntimeException e) {

@@ -303,10 +303,11 @@ class ServeTest {
             if (bad.code() != null) {
                 assertEquals(bad.code(), error.get("code"), what);
             }
+            assertEquals(200, post("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 4}").status(),
+                    "serving after " + what);
         }
         assertTrue(((String) ((Map<?, ?>) post("/v1/completions", "{\"prompt\": \"x\", \"threshold\": 0.9}").json()
                 .get("error")).get("message")).contains("threshold does not apply to schedule llada"));
-        assertEquals(200, post("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 8}").status());
     }
 
     /** Holds the engine thread inside a model call of a generation submitted beside the server's, until released. */

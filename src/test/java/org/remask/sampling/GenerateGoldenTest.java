@@ -2,13 +2,17 @@ package org.remask.sampling;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -47,18 +51,39 @@ class GenerateGoldenTest {
         return ((Number) map.get(key)).intValue();
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
-    void reproducesTheReference(String name, Map<?, ?> golden) {
+    private static GenerationRequest request(Map<?, ?> golden) {
         Map<?, ?> params = (Map<?, ?>) golden.get("params");
         Schedule schedule = golden.get("schedule").equals("pyramid")
                 ? new PyramidSchedule(integer(params, "factor"))
                 : new LladaSchedule(integer(params, "steps"));
         double cfg = params.containsKey("cfg_scale") ? ((Number) params.get("cfg_scale")).doubleValue() : 0;
         SampleSettings sampling = new SampleSettings(cfg, 0, Remasking.LOW_CONFIDENCE, false, false, -1, 0);
-        GenerationRequest request = new GenerationRequest(longs(golden.get("prompt_ids")),
-                integer(params, "gen_length"), integer(params, "block_length"), schedule, sampling);
+        return new GenerationRequest(longs(golden.get("prompt_ids")), integer(params, "gen_length"),
+                integer(params, "block_length"), schedule, sampling);
+    }
 
+    /** Batched equals solo: every case at once on one scheduler, beside the others' lengths and settings. */
+    @Test
+    void everyCaseBatchedWithTheOthersReproducesTheReference() throws Exception {
+        List<?> cases = Golden.list("generate.json");
+        try (StepScheduler scheduler = new StepScheduler(sampler, cases.size())) {
+            List<CompletableFuture<Generation>> answers = new ArrayList<>();
+            for (Object c : cases) {
+                answers.add(scheduler.submit(request((Map<?, ?>) c), null, null));
+            }
+            for (int i = 0; i < cases.size(); i++) {
+                Map<?, ?> golden = (Map<?, ?>) cases.get(i);
+                assertArrayEquals(longs(golden.get("ids")), answers.get(i).get(60, TimeUnit.SECONDS).ids(),
+                        String.valueOf(golden.get("case")));
+            }
+            assertTrue(scheduler.forwards() < scheduler.modelCalls(), "the cases shared forwards");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void reproducesTheReference(String name, Map<?, ?> golden) {
+        GenerationRequest request = request(golden);
         List<StepEvent> steps = new ArrayList<>();
         Generation result = sampler.generate(request, steps::add, null);
 

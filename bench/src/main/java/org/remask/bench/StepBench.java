@@ -24,9 +24,8 @@ import org.remask.engine.SampleSettings;
 import org.remask.engine.Samples;
 import org.remask.engine.TokenBuffer;
 import org.remask.sampling.Cancellation;
-import org.remask.sampling.LladaSchedule;
-import org.remask.sampling.PyramidSchedule;
 import org.remask.sampling.Schedule;
+import org.remask.sampling.ScheduleKind;
 
 /**
  * The parts of one sampling step, each on its own, as Sampler runs them: prompt 32 + gen 256 tokens in one
@@ -195,7 +194,7 @@ public class StepBench {
     /** The schedule for the Java-side benchmark: gen 256, block 32, 8 steps a block either way. */
     @State(Scope.Thread)
     public static class Bookkeeping {
-        /** llada: LladaSchedule(64), 4 tokens a step; pyramid: PyramidSchedule(1), 1..7 then the last 4. */
+        /** llada: 64 steps, 4 tokens a step; pyramid: factor 1, 1..7 then the last 4 (ScheduleKind names them). */
         @Param({"llada", "pyramid"})
         public String schedule;
 
@@ -204,11 +203,7 @@ public class StepBench {
 
         @Setup(Level.Trial)
         public void setUp() {
-            plan = switch (schedule) {
-                case "llada" -> new LladaSchedule(64);
-                case "pyramid" -> new PyramidSchedule(1);
-                default -> throw new IllegalArgumentException("schedule must be llada or pyramid: " + schedule);
-            };
+            plan = ScheduleKind.parse(schedule).make(schedule.equals("llada") ? "64" : "1");
             plan.validate(GEN, BLOCK);
             int steps = javaSideOfGeneration(this);
             if (steps != STEPS_PER_GENERATION) {

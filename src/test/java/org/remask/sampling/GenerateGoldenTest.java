@@ -62,14 +62,20 @@ class GenerateGoldenTest {
                 integer(params, "block_length"), schedule, sampling);
     }
 
-    /** Batched equals solo: every case at once on one scheduler, beside the others' lengths and settings. */
+    /**
+     * Batched equals solo: every case of generate.json and revise.json at once on one scheduler, beside the others'
+     * lengths, schedules and revision rules.
+     */
     @Test
     void everyCaseBatchedWithTheOthersReproducesTheReference() throws Exception {
-        List<?> cases = Golden.list("generate.json");
+        List<Object> cases = new ArrayList<>(Golden.list("generate.json"));
+        int plain = cases.size();
+        cases.addAll(Golden.list("revise.json"));
         try (StepScheduler scheduler = new StepScheduler(sampler, cases.size())) {
             List<CompletableFuture<Generation>> answers = new ArrayList<>();
-            for (Object c : cases) {
-                answers.add(scheduler.submit(request((Map<?, ?>) c), null, null));
+            for (int i = 0; i < cases.size(); i++) {
+                Map<?, ?> golden = (Map<?, ?>) cases.get(i);
+                answers.add(scheduler.submit(i < plain ? request(golden) : revisionRequest(golden), null, null));
             }
             for (int i = 0; i < cases.size(); i++) {
                 Map<?, ?> golden = (Map<?, ?>) cases.get(i);
@@ -121,17 +127,21 @@ class GenerateGoldenTest {
                 : Revision.parse((String) golden.get("revise"));
     }
 
-    /** bench/reference/revision_golden.py: the revision rules as the published code runs them, step by step. */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("revisionCases")
-    void revisesAsTheReferenceDoes(String name, Map<?, ?> golden) {
+    private static GenerationRequest revisionRequest(Map<?, ?> golden) {
         Map<?, ?> params = (Map<?, ?>) golden.get("params");
-        GenerationRequest request = new GenerationRequest(longs(golden.get("prompt_ids")),
+        return new GenerationRequest(longs(golden.get("prompt_ids")),
                 integer(params, "gen_length"), integer(params, "block_length"),
                 new LladaSchedule(params.containsKey("steps") ? integer(params, "steps") : integer(params, "gen_length")),
                 new SampleSettings(0, 0, Remasking.LOW_CONFIDENCE, false, false, -1,
                         params.containsKey("seed") ? integer(params, "seed") : 0), CacheMode.NONE,
                 revision(golden));
+    }
+
+    /** bench/reference/revision_golden.py: the revision rules as the published code runs them, step by step. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("revisionCases")
+    void revisesAsTheReferenceDoes(String name, Map<?, ?> golden) {
+        GenerationRequest request = revisionRequest(golden);
         List<StepEvent> steps = new ArrayList<>();
         Generation result = sampler.generate(request, steps::add, null);
         List<?> expected = (List<?>) golden.get("steps");

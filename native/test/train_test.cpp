@@ -70,6 +70,64 @@ double mean(const std::vector<double>& v, size_t begin, size_t end) {
 
 }  // namespace
 
+// The editing objective against a direct computation on the trained tiny model: the same draws, the loss summed
+// position by position with log_softmax, and its gradient on every weight against the direct loss's.
+void editing_objective_checks(const remask::Model& model, const std::vector<remask::Example>& examples,
+                              const remask::TrainOptions& o) {
+  std::vector<size_t> picks(16);
+  for (size_t i = 0; i < picks.size(); ++i) picks[i] = i;
+  remask::Batch batch = remask::make_batch(examples, picks, o.eos_id);
+  int64_t B = batch.tokens.size(0), T = batch.tokens.size(1);
+  for (remask::EditOptions edit : {remask::EditOptions{0, 0}, remask::EditOptions{0.3, 0}, remask::EditOptions{0.3, 0.5}}) {
+    std::string name = "editing fraction " + std::to_string(edit.fraction) + ", from the model " +
+                       std::to_string(edit.from_model);
+    torch::manual_seed(3);
+    remask::Draws d = remask::draw(model, batch, o.mask_id, edit);
+    torch::Tensor visible = batch.answer.logical_and(d.masked.logical_not());
+    int64_t corrupted = d.corrupted.sum().item<int64_t>();
+    bool sound = d.corrupted.logical_and(visible.logical_not()).sum().item<int64_t>() == 0 &&
+                 d.input.masked_select(d.corrupted).ne(batch.tokens.masked_select(d.corrupted)).all().item<bool>() &&
+                 d.input.masked_select(d.corrupted).ne(o.mask_id).all().item<bool>() &&
+                 d.input.masked_select(d.masked).eq(o.mask_id).all().item<bool>() &&
+                 d.input.masked_select(visible.logical_and(d.corrupted.logical_not()))
+                     .equal(batch.tokens.masked_select(visible.logical_and(d.corrupted.logical_not())));
+    int64_t visible_count = visible.sum().item<int64_t>();
+    check(sound && (edit.fraction == 0 ? corrupted == 0 : corrupted > visible_count / 10 && corrupted < visible_count / 2),
+          name + ": corrupts only visible answer positions, with neither the clean token nor the mask (" +
+              std::to_string(corrupted) + " of " + std::to_string(visible_count) + ")");
+
+    torch::Tensor loss = remask::sft_loss(model, batch, d, edit);
+    torch::Tensor logits = model.forward_with_grad(d.input, 0, T).view({B, T, -1});
+    torch::Tensor direct = torch::zeros({});
+    auto masked = d.masked.accessor<bool, 2>();
+    auto answer = batch.answer.accessor<bool, 2>();
+    auto tokens = batch.tokens.accessor<int64_t, 2>();
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t j = 0; j < T; ++j) {
+        torch::Tensor nll = -torch::log_softmax(logits[b][j], 0)[tokens[b][j]];
+        if (masked[b][j]) direct = direct + nll / d.t[b][0];
+        else if (answer[b][j] && edit.fraction > 0) direct = direct + nll;
+      }
+    }
+    direct = direct / batch.answer.sum();
+    double difference = std::abs(loss.item<double>() - direct.item<double>());
+    check(difference < 1e-5 * direct.item<double>(), name + ": the loss equals the direct sum (" +
+                                                          std::to_string(loss.item<double>()) + " vs " +
+                                                          std::to_string(direct.item<double>()) + ")");
+    std::vector<torch::Tensor> weights;
+    for (const auto& [key, w] : model.weights()) weights.push_back(w);
+    std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, weights);
+    std::vector<torch::Tensor> direct_grads = torch::autograd::grad({direct}, weights);
+    double worst = 0;
+    for (size_t i = 0; i < grads.size(); ++i) {
+      worst = std::max(worst, (grads[i] - direct_grads[i]).abs().max().item<double>() /
+                                  std::max(1e-12, direct_grads[i].abs().max().item<double>()));
+    }
+    check(worst < 1e-4, name + ": its gradients equal the direct loss's (worst relative difference " +
+                            std::to_string(worst) + ")");
+  }
+}
+
 int main() {
   char pattern[] = "/tmp/remask-train-test.XXXXXX";
   if (::mkdtemp(pattern) == nullptr) {
@@ -233,6 +291,8 @@ int main() {
   check(refused, "a checkpoint in float16 is refused with one line");
 
   // The command line: each mistake is exit status 2 and one line naming it.
+  editing_objective_checks(first.model, examples, o);
+
   std::string required = "--data " + dir + "/data.txt --out " + dir +
                          " --vocab-size 48 --mask-id 47 --eos-id 46 --gen-length 8";
   struct Refusal {
@@ -249,7 +309,8 @@ int main() {
            {required + " --steps 10 --epochs 3", "unknown option --epochs"},
            {required + " --steps 10 data.txt more", "unexpected argument 'data.txt'"},
            {required + " --steps 10 --out " + dir + "/none", "--out " + dir + "/none is not a directory"},
-           {required + " --steps 10 --heads 5", "--d-model 256 must split into --heads 5 heads of even size"}}) {
+           {required + " --steps 10 --heads 5", "--d-model 256 must split into --heads 5 heads of even size"},
+           {required + " --steps 10 --edit-fraction 1.5", "--edit-fraction needs a number in [0, 1], not '1.5'"}}) {
     Run run = train_program(r.arguments);
     bool ok = run.status == 2 && run.output == "remask_train: " + r.line + "\n";
     check(ok, "remask_train " + (r.arguments.empty() ? "(no arguments)" : "..." + r.arguments.substr(required.size())) +

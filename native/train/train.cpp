@@ -4,12 +4,14 @@
 //   remask_train --data FILE --out DIR --vocab-size N --mask-id N --eos-id N --gen-length G --steps S
 //                [--d-model 256] [--layers 6] [--heads 8] [--mlp-hidden 768] [--batch 64] [--lr 1e-3]
 //                [--warmup 200] [--weight-decay 0.1] [--seed 1] [--threads N] [--save-every-minutes 10]
-//                [--init DIR] [--save-dtype float32|bfloat16]
+//                [--init DIR] [--save-dtype float32|bfloat16] [--edit-fraction 0] [--edit-from-model 0]
 //
 // FILE holds one example a line: prompt token ids '|' answer token ids without eos ("12 40 7|88 9 3").
 // Answers are padded with eos to G tokens. DIR must exist (the tokenizer files live there); the
 // trainer writes DIR/config.json and DIR/model.safetensors, periodically and at the end. --init starts
 // from a checkpoint of the same shape instead of random weights (a run continued with its own schedule).
+// --edit-fraction F adds the editing objective (objective.h): each visible answer position gets another token
+// with chance F, a uniform one or, with chance --edit-from-model M, one drawn from the model's own prediction.
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -46,6 +48,12 @@ double non_negative(const std::string& flag, const std::string& value) {
   return v;
 }
 
+double probability(const std::string& flag, const std::string& value) {
+  double v = non_negative(flag, value);
+  if (v > 1) usage(flag + " needs a number in [0, 1], not '" + value + "'");
+  return v;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -76,6 +84,8 @@ int main(int argc, char** argv) {
     else if (flag == "--threads") o.threads = static_cast<int>(integer(flag, v, 1));
     else if (flag == "--save-every-minutes") o.save_every_minutes = non_negative(flag, v);
     else if (flag == "--init") o.init = v;
+    else if (flag == "--edit-fraction") o.edit.fraction = probability(flag, v);
+    else if (flag == "--edit-from-model") o.edit.from_model = probability(flag, v);
     else if (flag == "--save-dtype") {
       if (v != "float32" && v != "bfloat16") usage("--save-dtype is float32 or bfloat16, not '" + v + "'");
       o.save_dtype = v == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;

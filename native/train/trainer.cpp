@@ -143,11 +143,14 @@ TrainResult train(const TrainOptions& o, const std::vector<Example>& examples, s
   torch::optim::AdamW optimizer({torch::optim::OptimizerParamGroup(matrices, adamw(o.weight_decay)),
                                  torch::optim::OptimizerParamGroup(gains, adamw(0))});
 
+  std::string editing = o.edit.fraction > 0
+      ? "(fraction " + std::to_string(o.edit.fraction) + ", from the model " + std::to_string(o.edit.from_model) + ")"
+      : std::string("off");
   std::fprintf(log,
                "remask_train: model %.2fM parameters (%.1f MB f32; d_model %lld, layers %lld, heads %lld, "
                "mlp_hidden %lld, vocab %lld) | data %zu examples, %lld tokens (gen-length %lld, longest %lld) | "
                "batch %lld, steps %lld, lr %.1e, warmup %lld, cosine to %.1e, weight decay %g (matrices), "
-               "clip 1.0, seed %llu, threads %d, save every %g min to %s in %s, from %s\n",
+               "clip 1.0, seed %llu, threads %d, save every %g min to %s in %s, editing %s, from %s\n",
                static_cast<double>(model.parameter_count()) / 1e6, static_cast<double>(model.weight_bytes()) / 1e6,
                static_cast<long long>(o.d_model), static_cast<long long>(o.layers), static_cast<long long>(o.heads),
                static_cast<long long>(o.mlp_hidden), static_cast<long long>(o.vocab_size), examples.size(),
@@ -155,7 +158,8 @@ TrainResult train(const TrainOptions& o, const std::vector<Example>& examples, s
                static_cast<long long>(o.batch), static_cast<long long>(o.steps), o.lr,
                static_cast<long long>(o.warmup), o.lr / 10, o.weight_decay, static_cast<unsigned long long>(o.seed),
                threads, o.save_every_minutes, o.out.c_str(),
-               o.save_dtype == torch::kBFloat16 ? "bfloat16" : "float32", o.init.empty() ? "random weights" : o.init.c_str());
+               o.save_dtype == torch::kBFloat16 ? "bfloat16" : "float32", editing.c_str(),
+               o.init.empty() ? "random weights" : o.init.c_str());
   std::fflush(log);
 
   Shuffler shuffler(examples.size(), o.seed);
@@ -167,7 +171,7 @@ TrainResult train(const TrainOptions& o, const std::vector<Example>& examples, s
     double lr = learning_rate(o, step);
     for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
     Batch batch = make_batch(examples, shuffler.next(o.batch), o.eos_id);
-    torch::Tensor loss = sft_loss(model, batch, o.mask_id);
+    torch::Tensor loss = sft_loss(model, batch, o.mask_id, o.edit);
     optimizer.zero_grad();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(all, 1.0);

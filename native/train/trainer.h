@@ -1,4 +1,5 @@
-// Trains a LLaDA model (from scratch, or on from a checkpoint) on the CPU with the SFT objective and writes its checkpoint.
+// Trains a LLaDA model (from scratch, or on from a checkpoint) on the CPU with the SFT objective (and, optionally,
+// the editing one) and writes its checkpoint.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 
 #include "examples.h"
 #include "model.h"
+#include "objective.h"
 
 namespace remask {
 
@@ -31,6 +33,7 @@ struct TrainOptions {
   double save_every_minutes = 10;
   torch::ScalarType save_dtype = torch::kFloat32;  // of the written checkpoint; training runs in float32
   std::string init;  // a checkpoint of the same shape to start from (continue a run); empty: random weights
+  EditOptions edit;  // the editing objective beside LLaDA's; off by default
 };
 
 struct TrainResult {

@@ -37,8 +37,17 @@
   The published code's carry-over of committed tokens (its SUBS model predicts them back) is remask's:
   a committed token stays unless it is masked again.
 
-Each case records, per step, the positions (in the generated part) that took a token, the tokens, and
-the positions masked again, as remask's StepEvent has them.
+* ``edit``: token-to-token editing as SGLang's ``JointThreshold`` runs it for LLaDA 2.1 (mask-to-token,
+  token-to-token, a post-fill edit phase), with LLaDA's block schedule for the masked positions: each step
+  commits the schedule's count of masked positions by confidence and gives every position of the block that
+  held a token before the step the prediction there where that differs and its probability is above the edit
+  threshold (JointThreshold compares log p > log threshold); once the block holds no mask, up to
+  ``edit_steps`` more model calls only edit, ending after one that changes nothing. Differences from
+  JointThreshold: the masked positions follow LLaDA's counts instead of a threshold, ties go to the lower
+  position, and the mask id is never a prediction.
+
+Each case records, per step, the positions (in the generated part) that took a token, the tokens, the
+positions masked again, and (edit) the positions among them that held a token, as remask's StepEvent has them.
 
     /usr/bin/python3 bench/reference/revision_golden.py > src/test/resources/golden/revise.json
 
@@ -271,6 +280,50 @@ def generate_remdm(model, prompt, steps, gen_length, block_length, mask_id, voca
     return x[0, P:].tolist(), trace
 
 
+@torch.no_grad()
+def generate_edit(model, prompt, steps, gen_length, block_length, mask_id, edit_threshold, edit_steps):
+    P = prompt.shape[1]
+    x = torch.full((1, P + gen_length), mask_id, dtype=torch.long)
+    x[:, :P] = prompt
+    num_blocks = gen_length // block_length
+    steps_per_block = steps // num_blocks
+    trace = []
+    for num_block in range(num_blocks):
+        begin, end = P + num_block * block_length, P + (num_block + 1) * block_length
+        num_transfer_tokens = ref.get_num_transfer_tokens(x[:, begin:end] == mask_id, steps_per_block)
+        step, post_edits = 0, 0
+        while True:
+            filling = bool((x[0, begin:end] == mask_id).any())
+            if not filling and post_edits >= edit_steps:
+                break
+            before = x.clone()
+            logits = model(x).to(torch.float64)
+            p = F.softmax(logits, dim=-1)
+            logits[..., mask_id] = -math.inf
+            x0 = torch.argmax(logits, dim=-1)
+            confidence = torch.gather(p, -1, x0.unsqueeze(-1)).squeeze(-1)
+            edited = [j for j in range(begin, end) if before[0, j] != mask_id and x0[0, j] != before[0, j]
+                      and confidence[0, j] > edit_threshold]
+            for j in edited:
+                x[0, j] = x0[0, j]
+            added = []
+            if filling:
+                count = int(num_transfer_tokens[0, step])
+                masked = [j for j in range(begin, end) if before[0, j] == mask_id]
+                added = sorted(masked, key=lambda j: (-confidence[0, j].item(), j))[:count]
+                for j in added:
+                    x[0, j] = x0[0, j]
+                step += 1
+            else:
+                post_edits += 1
+            took = sorted(edited + added)
+            trace.append({"positions": [j - P for j in took], "tokens": [int(x[0, j]) for j in took],
+                          "remasked": [], "edited": [j - P for j in edited]})
+            if not filling and not edited:
+                break
+    return x[0, P:].tolist(), trace
+
+
 def main():
     config, weights = ref.load_checkpoint(os.path.join(GOLDEN, "tiny-llada-f32"))
     model = ref.LLaDA(config, weights)
@@ -311,6 +364,18 @@ def main():
         params.update(extra)
         cases.append({"model": "tiny-llada-f32", "case": name, "revise": "remdm", "schedule": "llada",
                       "params": params, "prompt_ids": prompt, "ids": ids, "nfe": len(trace), "steps": trace})
+    for name, prompt, gen_length, block_length, steps, edit_threshold, edit_steps in [
+        ("edit-1block", [90, 16, 75, 297, 45, 54, 130], 16, 16, 8, 0.0, 16),
+        ("edit-2blocks", [12, 250, 33, 7, 181], 32, 16, 16, 0.1, 4),
+        ("edit-2blocks-quiet", [12, 250, 33, 7, 181], 32, 16, 16, 0.8, 16),
+    ]:
+        ids, trace = generate_edit(model, torch.tensor([prompt]), steps, gen_length, block_length, mask_id,
+                                   edit_threshold, edit_steps)
+        cases.append({"model": "tiny-llada-f32", "case": name, "revise": "edit", "schedule": "llada",
+                      "params": {"steps": steps, "gen_length": gen_length, "block_length": block_length,
+                                 "temperature": 0.0, "remasking": "low_confidence", "edit_threshold": edit_threshold,
+                                 "edit_steps": edit_steps},
+                      "prompt_ids": prompt, "ids": ids, "nfe": len(trace), "steps": trace})
     json.dump(cases, sys.stdout, indent=1)
     print()
 

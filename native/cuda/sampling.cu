@@ -83,6 +83,20 @@ __global__ void commit_kernel(int64_t* tokens, int64_t batch, int64_t length, co
   if (threadIdx.x == 0) *count = take;
 }
 
+// commit_edit's edits: one thread per block position, each on its own position only.
+__global__ void edit_kernel(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0, const float* confidence,
+                            int64_t mask_id, int64_t block_begin, int64_t block_length, double edit_threshold,
+                            int64_t* edit_tokens) {
+  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= block_length) return;
+  int64_t held = tokens[block_begin + i];
+  bool edit = held != mask_id && x0[i] != held && x0[i] != mask_id && confidence[i] > edit_threshold;
+  edit_tokens[i] = edit ? x0[i] : -1;
+  if (edit) {
+    for (int64_t b = 0; b < batch; ++b) tokens[b * length + block_begin + i] = x0[i];
+  }
+}
+
 // RCR's commit (sampling.h's commit_running), as commit_kernel: one thread block, quadratic ranks.
 // flags[i]: bit 0 the position was masked at the step's start, bit 1 it is kept.
 __global__ void commit_running_kernel(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0,
@@ -331,6 +345,18 @@ int64_t commit(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0
     check(cudaStreamSynchronize(stream), "commit");
   }
   return count;
+}
+
+void edit(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0, const float* confidence, int64_t mask_id,
+          int64_t block_begin, int64_t block_length, double edit_threshold, int64_t* scratch, int64_t* edit_tokens,
+          cudaStream_t stream) {
+  unsigned blocks = static_cast<unsigned>((block_length + kThreads - 1) / kThreads);
+  edit_kernel<<<blocks, kThreads, 0, stream>>>(tokens, batch, length, x0, confidence, mask_id, block_begin,
+                                               block_length, edit_threshold, scratch);
+  check(cudaGetLastError(), "edit kernel launch");
+  check(cudaMemcpyAsync(edit_tokens, scratch, sizeof(int64_t) * block_length, cudaMemcpyDeviceToHost, stream),
+        "edited tokens");
+  check(cudaStreamSynchronize(stream), "edit");
 }
 
 std::pair<int64_t, int64_t> commit_running(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0,

@@ -23,6 +23,14 @@ int64_t commit(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0
                int64_t mask_id, int64_t block_begin, int64_t block_length, int64_t k, double threshold,
                int64_t* scratch, int64_t* positions, int64_t* committed, cudaStream_t stream);
 
+// The edits of sampling.h's commit_edit: every block position holding a token whose x0 differs from it (and is
+// not the mask id) with confidence above edit_threshold takes x0 in every row. scratch: block_length int64 on the
+// device; the host array edit_tokens (block_length entries) gets x0 where a position was edited, else -1. Waits
+// for the stream.
+void edit(int64_t* tokens, int64_t batch, int64_t length, const int64_t* x0, const float* confidence, int64_t mask_id,
+          int64_t block_begin, int64_t block_length, double edit_threshold, int64_t* scratch, int64_t* edit_tokens,
+          cudaStream_t stream);
+
 // RCR's commit (sampling.h's commit_running); running: fp32 [block_length] on the device; scratch: 3 *
 // block_length + 2 int64 on the device; host arrays of block_length entries. Returns (committed,
 // re-masked); waits for the stream.

@@ -200,6 +200,18 @@ int32_t remask_commit_rcr(remask_buffer *tokens, remask_buffer *samples, int64_t
                           int64_t *committed, int64_t *remasked, int64_t capacity, int64_t *count,
                           int64_t *remasked_count);
 
+/* remask_commit with token-to-token editing (LLaDA 2.1's T2T step; for a model trained to judge the tokens it
+ * sees): first every position of block_begin..block_end-1 that holds a token (not the mask id) whose sample's
+ * x0 differs from it, is not the mask id, and has confidence above edit_threshold, in [0, 1), takes x0 in every
+ * row; then the masked positions commit as remask_commit would commit k (k 0 and threshold +inf: a step that
+ * only edits). Writes every position that took a token (edited or committed, ascending) and its token as
+ * remask_commit does, and the edited positions (ascending) to edited, with their number in *edited_count; every
+ * array holds capacity entries. */
+int32_t remask_commit_edit(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin,
+                           int64_t block_end, int64_t k, double threshold, double edit_threshold,
+                           int64_t *positions, int64_t *committed, int64_t *edited, int64_t capacity,
+                           int64_t *count, int64_t *edited_count);
+
 /* ReMDM's step (kuleshov-group/remdm, diffusion.py) after remask_sample: remask_commit that first masks
  * committed positions of the block again at random. A committed position (its confidence c from when it
  * was committed, kept in samples) goes back with probability sigma_i: with weighted != 0 (remdm-conf),

@@ -548,6 +548,21 @@ int32_t remask_commit_rcr(remask_buffer* tokens, remask_buffer* samples, int64_t
   API_END()
 }
 
+int32_t remask_commit_edit(remask_buffer* tokens, remask_buffer* samples, int64_t block_begin, int64_t block_end,
+                           int64_t k, double threshold, double edit_threshold, int64_t* positions, int64_t* committed,
+                           int64_t* edited, int64_t capacity, int64_t* count, int64_t* edited_count) {
+  API_BEGIN()
+  revision_outputs(positions, committed, edited, count, edited_count);
+  auto [t, s] = commit_buffers(tokens, samples, block_begin, block_end, k, threshold, capacity, 0);
+  require(edit_threshold >= 0 && edit_threshold < 1, "edit_threshold must lie in [0, 1), not " +
+                                                         std::to_string(edit_threshold));
+  Edited done = commit_edit(t->tensor, *s->samples, t->vocab.mask_id, block_begin, block_end, k, threshold,
+                            edit_threshold, positions, committed, edited);
+  *count = done.committed;
+  *edited_count = done.edited;
+  API_END()
+}
+
 int32_t remask_commit_remdm(remask_buffer* tokens, remask_buffer* samples, int64_t block_begin, int64_t block_end,
                             int64_t k, double threshold, int32_t weighted, double sigma, uint64_t seed, uint64_t step,
                             int64_t* positions, int64_t* committed, int64_t* remasked, int64_t capacity, int64_t* count,

@@ -339,6 +339,51 @@ int64_t commit_origin(torch::Tensor& tokens, const Samples& samples, int64_t mas
   return count;
 }
 
+Edited commit_edit(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin, int64_t block_end,
+                   int64_t k, double threshold, double edit_threshold, int64_t* positions, int64_t* committed,
+                   int64_t* edited) {
+  int64_t n = block_end - block_begin;
+  int64_t batch = tokens.size(0), length = tokens.size(1);
+  std::vector<int64_t> edit_tokens(n, -1);  // x0 where block position i is edited, else -1
+#ifdef REMASK_WITH_CUDA
+  if (tokens.is_cuda()) {
+    c10::cuda::CUDAGuard guard(tokens.device());
+    cuda::edit(tokens.data_ptr<int64_t>(), batch, length, samples.x0.data_ptr<int64_t>(),
+               samples.confidence.data_ptr<float>(), mask_id, block_begin, n, edit_threshold,
+               samples.scratch.data_ptr<int64_t>(), edit_tokens.data(), c10::cuda::getCurrentCUDAStream().stream());
+  } else
+#endif
+  {
+    int64_t* t = tokens.data_ptr<int64_t>();
+    const int64_t* x0 = samples.x0.data_ptr<int64_t>();
+    const float* confidence = samples.confidence.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t held = t[block_begin + i];
+      if (held != mask_id && x0[i] != held && x0[i] != mask_id && confidence[i] > edit_threshold) {
+        edit_tokens[i] = x0[i];
+        for (int64_t b = 0; b < batch; ++b) t[b * length + block_begin + i] = x0[i];
+      }
+    }
+  }
+  // The masked positions' commit (the edited ones hold tokens, so it cannot touch them), then both, ascending.
+  std::vector<int64_t> fresh_positions(n), fresh_tokens(n);
+  int64_t fresh = commit(tokens, samples, mask_id, block_begin, block_end, k, threshold, fresh_positions.data(),
+                         fresh_tokens.data());
+  Edited done;
+  int64_t next_fresh = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (edit_tokens[i] >= 0) {
+      edited[done.edited++] = block_begin + i;
+      positions[done.committed] = block_begin + i;
+      committed[done.committed++] = edit_tokens[i];
+    } else if (next_fresh < fresh && fresh_positions[next_fresh] == block_begin + i) {
+      positions[done.committed] = block_begin + i;
+      committed[done.committed++] = fresh_tokens[next_fresh++];
+    }
+  }
+  return done;
+}
+
 Revised commit_running(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin,
                        int64_t block_end, int64_t k, double threshold, int64_t* positions, int64_t* committed,
                        int64_t* remasked) {

@@ -57,6 +57,22 @@ Revised commit_running(torch::Tensor& tokens, Samples& samples, int64_t mask_id,
                        int64_t block_end, int64_t k, double threshold, int64_t* positions, int64_t* committed,
                        int64_t* remasked);
 
+// What one step of the editing commit did: positions that took a token (edits and fresh commits), and of
+// those the edited ones.
+struct Edited {
+  int64_t committed = 0;
+  int64_t edited = 0;
+};
+
+// Token-to-token editing (LLaDA 2.1's T2T step) beside the masked commit: first every position of the block
+// that held a token before the step (not the mask id) whose x0 differs from it, is not the mask id, and has
+// confidence above edit_threshold takes x0, in every row; then the masked positions commit as commit() would
+// commit k (k 0 and threshold +inf: a step that only edits). Host arrays of block_end - block_begin entries get
+// the positions that took a token and their tokens (ascending), and the edited positions (ascending).
+Edited commit_edit(torch::Tensor& tokens, Samples& samples, int64_t mask_id, int64_t block_begin, int64_t block_end,
+                   int64_t k, double threshold, double edit_threshold, int64_t* positions, int64_t* committed,
+                   int64_t* edited);
+
 // ReMDM's step (kuleshov-group/remdm): each committed position of the block (its confidence from when it
 // was committed, kept in samples.running) is masked again when remdm_uniform < remdm_sigma; then as many
 // masked positions as commit() would commit plus those re-masked take x0 (the most confident, never one

@@ -352,7 +352,8 @@ void running_confidence_commit(const std::string& golden, const std::string& dev
 }
 
 // Runs one revise.json case (bench/reference/revision_golden.py) through the C ABI on device: rcr through
-// remask_commit_rcr, wino through remask_forward_shadow and remask_commit_wino; checks every step.
+// remask_commit_rcr, wino through remask_forward_shadow and remask_commit_wino, remdm through remask_commit_remdm,
+// edit through remask_commit_edit (a filled block's edit steps with k 0); checks every step.
 void revise_case(const std::string& golden, const remask::Json& c, const std::string& device) {
   std::string name = c.find("case")->as_string();
   std::string rule = c.find("revise")->as_string();
@@ -372,8 +373,12 @@ void revise_case(const std::string& golden, const remask::Json& c, const std::st
   const remask::Json* seed_param = params.find("seed");
   uint64_t seed = seed_param ? static_cast<uint64_t>(seed_param->as_int()) : 0, nfe = 0;
   for (int64_t b = 0; ok && b < L / B; ++b) {
-    int64_t begin = P + b * B, remaining = B, last_draft = 30;
-    for (int64_t step = 0; ok && remaining > 0; ++step) {
+    int64_t begin = P + b * B, remaining = B, last_draft = 30, edit_steps = 0;
+    bool quiet = false;  // edit: the block's last edit step changed nothing
+    auto due = [&] {
+      return remaining > 0 || (rule == "edit" && edit_steps < as_int(params, "edit_steps") && !quiet);
+    };
+    for (int64_t step = 0; ok && due(); ++step) {
       int64_t count = 0, remasked_count = 0;
       ok = call(wino ? remask_forward_shadow(model, tokens, begin, begin + B, logits)
                      : remask_forward(model, tokens, begin, begin + B, logits),
@@ -400,13 +405,22 @@ void revise_case(const std::string& golden, const remask::Json& c, const std::st
         ok = call(remask_commit_remdm(tokens, samples, begin, begin + B, k, INFINITY, loop ? 0 : 1, sigma, seed, nfe,
                                       positions.data(), committed.data(), remasked.data(), B, &count, &remasked_count),
                   "commit");
+      } else if (ok && rule == "edit") {
+        bool edit_only = remaining <= 0;
+        ok = call(remask_commit_edit(tokens, samples, begin, begin + B, edit_only ? 0 : commits(c, step, remaining, B, L / B),
+                                     INFINITY, params.find("edit_threshold")->as_double(), positions.data(),
+                                     committed.data(), remasked.data(), B, &count, &remasked_count),
+                  "commit");
+        edit_steps += edit_only ? 1 : 0;
+        quiet = edit_only && remasked_count == 0;  // remasked_count holds the edited count here
       } else if (ok) {
         ok = call(remask_commit_rcr(tokens, samples, begin, begin + B, commits(c, step, remaining, B, L / B), INFINITY,
                                     positions.data(), committed.data(), remasked.data(), B, &count, &remasked_count),
                   "commit");
       }
       ++nfe;
-      std::vector<int64_t> record;  // positions, then -1, then the re-masked ones (all in the generated part)
+      // positions, then -1, then the re-masked ones (edit: the edited ones), all in the generated part
+      std::vector<int64_t> record;
       for (int64_t i = 0; i < count; ++i) record.push_back(positions[i] - P);
       record.push_back(-1);
       for (int64_t i = 0; i < remasked_count; ++i) record.push_back(remasked[i] - P);
@@ -422,11 +436,12 @@ void revise_case(const std::string& golden, const remask::Json& c, const std::st
     for (const auto& step : c.find("steps")->items()) {
       std::vector<int64_t> record = ints(*step.find("positions"));
       record.push_back(-1);
-      for (int64_t p : ints(*step.find("remasked"))) record.push_back(p);
+      for (int64_t p : ints(*step.find(rule == "edit" ? "edited" : "remasked"))) record.push_back(p);
       expected.push_back(record);
     }
     check(ids == ints(*c.find("ids")) && steps == expected,
-          name + ": ids, committed and re-masked positions equal the reference, step by step (" +
+          name + ": ids, committed and " + (rule == "edit" ? "edited" : "re-masked") +
+              " positions equal the reference, step by step (" +
               std::to_string(steps.size()) + " NFE)");
   }
   remask_buffer_free(samples);

@@ -183,7 +183,8 @@ final class GenerateCommand implements Callable<Integer> {
             List<StepEvent> steps, Tokenizer tokenizer) {
         for (StepEvent step : steps) {
             out.printf(Locale.ROOT, "step %d  block %d  keeping: %s%s%n", step.nfe(), step.block(), keeping(step, tokenizer),
-                    step.remasked().length == 0 ? "" : "  remasking: " + Arrays.toString(step.remasked()));
+                    (step.remasked().length == 0 ? "" : "  remasking: " + Arrays.toString(step.remasked()))
+                    + (step.edited().length == 0 ? "" : "  editing: " + Arrays.toString(step.edited())));
         }
         if (answer != null) {
             out.println(answer);
@@ -236,6 +237,7 @@ final class GenerateCommand implements Callable<Integer> {
                 s.put("positions", step.positions());
                 s.put("tokens", step.tokens());
                 s.put("remasked", step.remasked());
+                s.put("edited", step.edited());
                 if (tokenizer != null) {
                     s.put("text", Arrays.stream(step.tokens()).mapToObj(tokenizer::token).toList());
                 }

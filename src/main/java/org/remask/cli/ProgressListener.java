@@ -19,7 +19,7 @@ final class ProgressListener implements StepListener {
 
     @Override
     public void onStep(StepEvent event) {
-        committed += event.positions().length - event.remasked().length;
+        committed += event.positions().length - event.remasked().length - event.edited().length;
         double seconds = (System.nanoTime() - started) / 1e9;
         err.printf(Locale.ROOT, "\r\033[Kstep %d  %d/%d tokens  %.1f tok/s", event.nfe() + 1, committed, genLength,
                 committed / Math.max(seconds, 1e-9));

@@ -61,8 +61,10 @@ final class SamplingOptions {
     @Option(names = "--revise", defaultValue = "none", paramLabel = "R",
             description = "What a step does with its block's committed tokens: none; rcr (running-confidence"
                     + " remasking: a later, more confident prediction takes an earlier commit's place); wino"
-                    + " (wide-in, narrow-out: drafts above --wino-wide, takes back tokens a shadow block doubts); or"
-                    + " remdm (ReMDM: takes tokens back at random, the less confident more often)"
+                    + " (wide-in, narrow-out: drafts above --wino-wide, takes back tokens a shadow block doubts);"
+                    + " remdm (ReMDM: takes tokens back at random, the less confident more often); or edit (for a"
+                    + " model trained to edit: replaces committed tokens the model predicts otherwise above"
+                    + " --edit-threshold, then edits a filled block for up to --edit-steps more calls)"
                     + " (default: ${DEFAULT-VALUE}).") // Revision's names
     String revise;
 
@@ -98,6 +100,16 @@ final class SamplingOptions {
     @Option(names = "--remdm-alpha-on", paramLabel = "A", description = "remdm loop: unmasked fraction held during the"
             + " loop, in (0, 1) (default: " + Revision.RemdmLoop.DEFAULT_ALPHA_ON + ").")
     Double remdmAlphaOn;
+
+    @Option(names = "--edit-threshold", paramLabel = "T", description = "edit: replace a committed token where the"
+            + " model predicts another with probability above T, in [0, 1) (default: " + Revision.Edit.DEFAULT_THRESHOLD
+            + ").")
+    Double editThreshold;
+
+    @Option(names = "--edit-steps", paramLabel = "N", description = "edit: model calls after a block's last mask is"
+            + " filled that only edit, ending early after one that changes nothing (default: "
+            + Revision.Edit.DEFAULT_STEPS + ").")
+    Integer editSteps;
 
     @Option(names = "--remasking", paramLabel = "R", description = "Which positions win a step: low-confidence,"
             + " random, margin, entropy, or (dream) origin; Dream's maskgit_plus and topk_margin name the first and"
@@ -259,6 +271,8 @@ final class SamplingOptions {
         all.put("--remdm-strategy", remdmStrategy);
         all.put("--remdm-sigma-max", remdmSigmaMax);
         all.putAll(loopOnly);
+        all.put("--edit-threshold", editThreshold);
+        all.put("--edit-steps", editSteps);
         for (Map.Entry<String, Object> option : all.entrySet()) {
             String rule = option.getKey().substring(2, option.getKey().indexOf('-', 2));
             boolean fits = rules.contains(rule)
@@ -281,6 +295,8 @@ final class SamplingOptions {
                     or(remdmEta, Revision.RemdmLoop.DEFAULT_ETA), or(remdmTOn, Revision.RemdmLoop.DEFAULT_T_ON),
                     or(remdmTOff, Revision.RemdmLoop.DEFAULT_T_OFF), or(remdmAlphaOn, Revision.RemdmLoop.DEFAULT_ALPHA_ON));
             case Revision.RemdmConf c when strategy.equals("conf") -> new Revision.RemdmConf(or(remdmSigmaMax, c.sigmaMax()));
+            case Revision.Edit e -> new Revision.Edit(or(editThreshold, e.threshold()),
+                    editSteps != null ? editSteps : e.steps());
             case Revision.RemdmConf c -> throw new IllegalArgumentException("unknown --remdm-strategy '" + strategy
                     + "' (use conf or loop)");
             default -> revision;

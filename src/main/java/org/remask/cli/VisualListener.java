@@ -27,7 +27,7 @@ final class VisualListener implements StepListener {
     @Override
     public void onStep(StepEvent event) {
         for (int i = 0; i < event.positions().length; i++) {
-            ids[event.positions()[i]] = event.tokens()[i];
+            ids[event.positions()[i]] = event.tokens()[i]; // a commit, or an edit's new token
         }
         for (int position : event.remasked()) {
             ids[position] = maskId; // a revision rule took the token back: it is a mask again

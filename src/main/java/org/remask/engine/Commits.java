@@ -6,7 +6,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Host memory the masked commit writes its result into: the committed positions (ascending, absolute
- * in the sequence) and tokens, and the positions a revising commit masked again. Made once per block
+ * in the sequence) and tokens, the positions a revising commit masked again, and those an editing commit gave
+ * another token. Made once per block
  * length and reused every step, so the step loop allocates nothing. Its arena is shared because a pooled
  * workspace may serve different threads in turn.
  */
@@ -17,6 +18,8 @@ public final class Commits implements AutoCloseable {
     private final MemorySegment count;
     private final MemorySegment remasked;
     private final MemorySegment remaskedCount;
+    private final MemorySegment edited;
+    private final MemorySegment editedCount;
     private final int capacity;
 
     public Commits(int capacity) {
@@ -26,6 +29,8 @@ public final class Commits implements AutoCloseable {
         this.count = arena.allocate(ValueLayout.JAVA_LONG);
         this.remasked = arena.allocate(ValueLayout.JAVA_LONG, capacity);
         this.remaskedCount = arena.allocate(ValueLayout.JAVA_LONG);
+        this.edited = arena.allocate(ValueLayout.JAVA_LONG, capacity);
+        this.editedCount = arena.allocate(ValueLayout.JAVA_LONG);
     }
 
     public int capacity() {
@@ -54,6 +59,22 @@ public final class Commits implements AutoCloseable {
         return remasked.getAtIndex(ValueLayout.JAVA_LONG, i);
     }
 
+    /** How many committed positions the last commit edited (gave another token); 0 after one that does not edit. */
+    public int editedCount() {
+        return (int) editedCount.get(ValueLayout.JAVA_LONG, 0);
+    }
+
+    public long edited(int i) {
+        return edited.getAtIndex(ValueLayout.JAVA_LONG, i);
+    }
+
+    /** Before a commit: what a commit kind leaves unwritten reads as none. */
+    void reset() {
+        count.set(ValueLayout.JAVA_LONG, 0, 0L);
+        remaskedCount.set(ValueLayout.JAVA_LONG, 0, 0L);
+        editedCount.set(ValueLayout.JAVA_LONG, 0, 0L);
+    }
+
     MemorySegment positionsSegment() {
         return positions;
     }
@@ -72,6 +93,14 @@ public final class Commits implements AutoCloseable {
 
     MemorySegment remaskedCountSegment() {
         return remaskedCount;
+    }
+
+    MemorySegment editedSegment() {
+        return edited;
+    }
+
+    MemorySegment editedCountSegment() {
+        return editedCount;
     }
 
     @Override

@@ -49,7 +49,7 @@ public final class TokenBuffer implements AutoCloseable {
      * and tokens are in {@code out}.
      */
     public int commit(Samples samples, int blockBegin, int blockEnd, int k, double threshold, Commits out) {
-        out.remaskedCountSegment().set(ValueLayout.JAVA_LONG, 0, 0L);
+        out.reset();
         Native.check(remask_commit(handle.get(), samples.segment(), blockBegin, blockEnd, k, threshold,
                 out.positionsSegment(), out.tokensSegment(), out.capacity(), out.countSegment()));
         return out.count();
@@ -62,7 +62,7 @@ public final class TokenBuffer implements AutoCloseable {
      */
     public int commitOrigin(Samples samples, int blockBegin, int blockEnd, double pTransfer, long seed, long step,
             MemorySegment uniforms, Commits out) {
-        out.remaskedCountSegment().set(ValueLayout.JAVA_LONG, 0, 0L);
+        out.reset();
         Native.check(remask_commit_origin(handle.get(), samples.segment(), blockBegin, blockEnd, pTransfer, seed,
                 step, uniforms, out.positionsSegment(), out.tokensSegment(), out.capacity(), out.countSegment()));
         return out.count();
@@ -76,10 +76,27 @@ public final class TokenBuffer implements AutoCloseable {
      * tokens added, at least one.
      */
     public int commitRunning(Samples samples, int blockBegin, int blockEnd, int k, double threshold, Commits out) {
+        out.reset();
         Native.check(remask_commit_rcr(handle.get(), samples.segment(), blockBegin, blockEnd, k, threshold,
                 out.positionsSegment(), out.tokensSegment(), out.remaskedSegment(), out.capacity(),
                 out.countSegment(), out.remaskedCountSegment()));
         return out.count() - out.remaskedCount();
+    }
+
+    /**
+     * Token-to-token editing beside the masked commit: every committed position of the block whose x0 differs from
+     * its token (and is not the mask id) with confidence above {@code editThreshold} takes x0; then the masked
+     * positions commit as {@link #commit} would commit k (k 0 and threshold +inf: a step that only edits). Every
+     * position that took a token is in {@code out}, the edited ones also in its edited list. Returns the number of
+     * masked positions that took a token.
+     */
+    public int commitEdit(Samples samples, int blockBegin, int blockEnd, int k, double threshold, double editThreshold,
+            Commits out) {
+        out.reset();
+        Native.check(remask_commit_edit(handle.get(), samples.segment(), blockBegin, blockEnd, k, threshold,
+                editThreshold, out.positionsSegment(), out.tokensSegment(), out.editedSegment(), out.capacity(),
+                out.countSegment(), out.editedCountSegment()));
+        return out.count() - out.editedCount();
     }
 
     /**
@@ -91,6 +108,7 @@ public final class TokenBuffer implements AutoCloseable {
      */
     public int commitRemdm(Samples samples, int blockBegin, int blockEnd, int k, double threshold, boolean weighted,
             double sigma, long seed, long step, Commits out) {
+        out.reset();
         Native.check(remask_commit_remdm(handle.get(), samples.segment(), blockBegin, blockEnd, k, threshold,
                 weighted ? 1 : 0, sigma, seed, step, out.positionsSegment(), out.tokensSegment(),
                 out.remaskedSegment(), out.capacity(), out.countSegment(), out.remaskedCountSegment()));
@@ -107,6 +125,7 @@ public final class TokenBuffer implements AutoCloseable {
      */
     public int commitWino(Samples samples, LogitsBuffer logits, int blockBegin, int blockEnd, double wide,
             double narrow, int lastAccept, Commits out) {
+        out.reset();
         Native.check(remask_commit_wino(handle.get(), samples.segment(), logits.segment(), blockBegin, blockEnd, wide,
                 narrow, lastAccept, out.positionsSegment(), out.tokensSegment(), out.remaskedSegment(), out.capacity(),
                 out.countSegment(), out.remaskedCountSegment()));

@@ -1940,6 +1940,77 @@ public class remask_h extends remask_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static class remask_commit_edit {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            remask_h.C_INT,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_LONG,
+            remask_h.C_DOUBLE,
+            remask_h.C_DOUBLE,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER,
+            remask_h.C_LONG,
+            remask_h.C_POINTER,
+            remask_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("remask_commit_edit");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_edit(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, double edit_threshold, int64_t *positions, int64_t *committed, int64_t *edited, int64_t capacity, int64_t *count, int64_t *edited_count)
+     * }
+     */
+    public static FunctionDescriptor remask_commit_edit$descriptor() {
+        return remask_commit_edit.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_edit(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, double edit_threshold, int64_t *positions, int64_t *committed, int64_t *edited, int64_t capacity, int64_t *count, int64_t *edited_count)
+     * }
+     */
+    public static MethodHandle remask_commit_edit$handle() {
+        return remask_commit_edit.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t remask_commit_edit(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, double edit_threshold, int64_t *positions, int64_t *committed, int64_t *edited, int64_t capacity, int64_t *count, int64_t *edited_count)
+     * }
+     */
+    public static MemorySegment remask_commit_edit$address() {
+        return remask_commit_edit.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t remask_commit_edit(remask_buffer *tokens, remask_buffer *samples, int64_t block_begin, int64_t block_end, int64_t k, double threshold, double edit_threshold, int64_t *positions, int64_t *committed, int64_t *edited, int64_t capacity, int64_t *count, int64_t *edited_count)
+     * }
+     */
+    public static int remask_commit_edit(MemorySegment tokens, MemorySegment samples, long block_begin, long block_end, long k, double threshold, double edit_threshold, MemorySegment positions, MemorySegment committed, MemorySegment edited, long capacity, MemorySegment count, MemorySegment edited_count) {
+        var mh$ = remask_commit_edit.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("remask_commit_edit", tokens, samples, block_begin, block_end, k, threshold, edit_threshold, positions, committed, edited, capacity, count, edited_count);
+            }
+            return (int)mh$.invokeExact(tokens, samples, block_begin, block_end, k, threshold, edit_threshold, positions, committed, edited, capacity, count, edited_count);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static class remask_forward_shadow {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             remask_h.C_INT,

@@ -69,6 +69,10 @@ public record GenerationRequest(long[] promptIds, int genLength, int blockLength
             throw new IllegalArgumentException("--remdm-strategy loop times its phases by llada's steps: use --schedule"
                     + " llada, not " + schedule.describe().split(" ")[0]);
         }
+        if (revision instanceof Revision.Edit && sampling.remasking() != Remasking.LOW_CONFIDENCE) {
+            throw new IllegalArgumentException("--revise edit compares probabilities with --edit-threshold: use"
+                    + " --remasking low-confidence, not " + sampling.remasking().cliName());
+        }
         if (revision instanceof Revision.Wino) {
             if (sampling.remasking() != Remasking.LOW_CONFIDENCE) {
                 throw new IllegalArgumentException("--revise wino compares probabilities with its thresholds: use"

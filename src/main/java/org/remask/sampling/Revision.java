@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * What a step does with the tokens its block has already committed: the revision rules, named in this one
  * place, which the command line, eval and the benches use. With {@code none} and {@code rcr} the schedule decides
- * how many tokens a step adds; {@code wino} drafts by its own threshold and does not use the schedule.
+ * how many tokens a step adds; {@code wino} drafts by its own threshold and does not use the schedule;
+ * {@code edit} adds the schedule's tokens and may also replace committed ones.
  */
 public sealed interface Revision {
     Revision NONE = new None();
@@ -130,6 +131,32 @@ public sealed interface Revision {
         }
     }
 
+    /**
+     * Token-to-token editing, for a model trained to judge the tokens it sees (remask_train --edit-fraction; LLaDA
+     * 2.1's T2T editing as SGLang's JointThreshold runs it): each step commits masked positions as the schedule
+     * says and also gives a committed position of the block the model's prediction where that differs from its
+     * token with confidence above {@code threshold}; once the block holds no mask, up to {@code steps} more model
+     * calls only edit, ending early after one that changes nothing. Every model call counts in NFE.
+     */
+    record Edit(double threshold, int steps) implements Revision {
+        public static final double DEFAULT_THRESHOLD = 0.9;
+        public static final int DEFAULT_STEPS = 16;
+
+        public Edit {
+            if (!(threshold >= 0 && threshold < 1)) {
+                throw new IllegalArgumentException("--edit-threshold must be in [0, 1), not " + threshold);
+            }
+            if (steps < 0) {
+                throw new IllegalArgumentException("--edit-steps must be at least 0, not " + steps);
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "edit --edit-threshold " + threshold + " --edit-steps " + steps;
+        }
+    }
+
     /** The rule with its parameters, as options ("wino --wino-wide 0.6 --wino-narrow 0.9"). */
     String describe();
 
@@ -139,7 +166,7 @@ public sealed interface Revision {
     }
 
     static List<String> names() {
-        return List.of("none", "rcr", "wino", "remdm");
+        return List.of("none", "rcr", "wino", "remdm", "edit");
     }
 
     /** The rule NAME with its published defaults (remdm: the conf strategy). */
@@ -149,8 +176,9 @@ public sealed interface Revision {
             case "rcr" -> RCR;
             case "wino" -> new Wino(Wino.DEFAULT_WIDE, Wino.DEFAULT_NARROW);
             case "remdm" -> new RemdmConf(RemdmConf.DEFAULT_SIGMA_MAX);
-            default -> throw new IllegalArgumentException("unknown revision rule '" + name + "' (use none, rcr, wino or"
-                    + " remdm)");
+            case "edit" -> new Edit(Edit.DEFAULT_THRESHOLD, Edit.DEFAULT_STEPS);
+            default -> throw new IllegalArgumentException("unknown revision rule '" + name + "' (use none, rcr, wino,"
+                    + " remdm or edit)");
         };
     }
 }

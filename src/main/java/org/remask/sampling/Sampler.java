@@ -106,6 +106,8 @@ public final class Sampler implements AutoCloseable {
         private int step;
         private int remaining;
         private int lastDraft;
+        private int editSteps;       // edit: the block's model calls after its last mask was filled
+        private boolean editsDone;   // edit: the block's last such call changed nothing
         private boolean ended;       // LLaDA2: a block committed EOS
         private boolean done;
         private boolean cancelled;
@@ -138,6 +140,8 @@ public final class Sampler implements AutoCloseable {
             step = 0;
             ended = false;
             lastDraft = Revision.Wino.FIRST_LAST_ACCEPT;
+            editSteps = 0;
+            editsDone = false;
             remaining = info.family().blockCausal() ? begin() + blockLength - Math.max(begin(), promptLength)
                     : blockLength;
         }
@@ -162,7 +166,7 @@ public final class Sampler implements AutoCloseable {
          * (false) when none is left or it was cancelled.
          */
         boolean next() {
-            while (!done && remaining <= 0) {
+            while (!done && remaining <= 0 && !editDue()) {
                 if (info.family().blockCausal() && ended && begin() + blockLength < request.totalLength()) {
                     // What LLaDA2 did not reach after a block that committed EOS reads as EOS.
                     long[] rest = new long[request.totalLength() - begin() - blockLength];
@@ -184,6 +188,11 @@ public final class Sampler implements AutoCloseable {
                 return false;
             }
             return true;
+        }
+
+        /** Whether a filled block takes another model call that only edits (--revise edit). */
+        private boolean editDue() {
+            return request.revision() instanceof Revision.Edit edit && editSteps < edit.steps() && !editsDone;
         }
 
         /**
@@ -259,11 +268,17 @@ public final class Sampler implements AutoCloseable {
         private void commitAfterForward() {
             int begin = begin();
             Schedule schedule = request.schedule();
-            int k = request.revision() instanceof Revision.RemdmLoop loop
+            boolean editOnly = remaining <= 0; // a filled block's edit step
+            int k = editOnly ? 0 : request.revision() instanceof Revision.RemdmLoop loop
                     ? loop.commits(step, remaining, blockLength, stepsPerBlock)
                     : schedule.commits(step, remaining, blockLength, request.blockCount());
-            int added = sampleAndCommit(w, request, step, k, stepsPerBlock, begin, begin + blockLength, nfe, draws);
-            if (added < 1 && !schedule.mayCommitNothing() && !(request.revision() instanceof Revision.RemdmLoop)) {
+            int added = sampleAndCommit(w, request, step, k, stepsPerBlock, begin, begin + blockLength, nfe, draws,
+                    editOnly);
+            if (editOnly) {
+                editSteps++;
+                editsDone = w.commits.editedCount() == 0;
+            } else if (added < 1 && !schedule.mayCommitNothing()
+                    && !(request.revision() instanceof Revision.RemdmLoop)) {
                 throw new IllegalStateException("step " + step + " of block " + block + " committed nothing");
             }
             remaining -= added;
@@ -290,7 +305,7 @@ public final class Sampler implements AutoCloseable {
             model.forwardBlocks(w.tokens, request.cache() == CacheMode.NONE ? null : w.cache(model), blockLength,
                     from, end, begin, end, w.logits);
             forwardPositions += end - from;
-            remaining -= sampleAndCommit(w, request, step, k, 0, begin, end, nfe, draws);
+            remaining -= sampleAndCommit(w, request, step, k, 0, begin, end, nfe, draws, false);
             for (int i = 0; i < w.commits.count(); i++) {
                 ended |= w.commits.token(i) == info.eosTokenId();
             }
@@ -396,11 +411,11 @@ public final class Sampler implements AutoCloseable {
     }
 
     /**
-     * One step after its forward: truncation, the sampling pass and the commit its rules ask for. Returns the net
-     * number of tokens added.
+     * One step after its forward: truncation, the sampling pass and the commit its rules ask for (editOnly: a filled
+     * block's step that only edits). Returns the net number of tokens added.
      */
     private static int sampleAndCommit(Workspace w, GenerationRequest request, int step, int k, int stepsPerBlock,
-            int begin, int end, int nfe, OriginDraws draws) {
+            int begin, int end, int nfe, OriginDraws draws, boolean editOnly) {
         SampleSettings sampling = request.sampling();
         int rows = end - begin;
         if (sampling.truncates()) {
@@ -424,6 +439,8 @@ public final class Sampler implements AutoCloseable {
                     conf.sigmaMax(), seed, nfe, w.commits);
             case Revision.RemdmLoop loop -> w.tokens.commitRemdm(w.samples, begin, end, k, threshold, false,
                     loop.sigma(step, stepsPerBlock), seed, nfe, w.commits);
+            case Revision.Edit edit -> w.tokens.commitEdit(w.samples, begin, end, k,
+                    editOnly ? Double.POSITIVE_INFINITY : threshold, edit.threshold(), w.commits);
             default -> w.tokens.commit(w.samples, begin, end, k, threshold, w.commits);
         };
     }
@@ -440,7 +457,11 @@ public final class Sampler implements AutoCloseable {
         for (int i = 0; i < remasked.length; i++) {
             remasked[i] = (int) (commits.remasked(i) - promptLength);
         }
-        return new StepEvent(nfe, block, positions, tokens, remasked);
+        int[] edited = new int[commits.editedCount()];
+        for (int i = 0; i < edited.length; i++) {
+            edited[i] = (int) (commits.edited(i) - promptLength);
+        }
+        return new StepEvent(nfe, block, positions, tokens, remasked, edited);
     }
 
     private Workspace take(Workspace.Shape shape) {

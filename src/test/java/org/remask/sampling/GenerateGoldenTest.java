@@ -122,6 +122,9 @@ class GenerateGoldenTest {
             return new Revision.RemdmLoop(((Number) params.get("eta")).doubleValue(), Revision.RemdmLoop.DEFAULT_T_ON,
                     Revision.RemdmLoop.DEFAULT_T_OFF, Revision.RemdmLoop.DEFAULT_ALPHA_ON);
         }
+        if (golden.get("revise").equals("edit")) {
+            return new Revision.Edit(((Number) params.get("edit_threshold")).doubleValue(), integer(params, "edit_steps"));
+        }
         return golden.get("revise").equals("wino")
                 ? new Revision.Wino(((Number) params.get("wide")).doubleValue(), ((Number) params.get("narrow")).doubleValue())
                 : Revision.parse((String) golden.get("revise"));
@@ -154,6 +157,8 @@ class GenerateGoldenTest {
             assertArrayEquals(longs(step.get("tokens")), got.tokens(), "tokens of step " + i);
             assertArrayEquals(longs(step.get("remasked")), java.util.Arrays.stream(got.remasked()).asLongStream()
                     .toArray(), "re-masked positions of step " + i);
+            assertArrayEquals(step.containsKey("edited") ? longs(step.get("edited")) : new long[0],
+                    java.util.Arrays.stream(got.edited()).asLongStream().toArray(), "edited positions of step " + i);
         }
         assertEquals(integer(golden, "nfe"), result.nfe());
         assertArrayEquals(longs(golden.get("ids")), result.ids());

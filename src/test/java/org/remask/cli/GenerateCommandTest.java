@@ -71,7 +71,7 @@ class GenerateCommandTest {
 
         CliTest.Run unknown = generate(concat(base, "--revise", "undo"));
         assertEquals(2, unknown.code());
-        assertEquals("remask: unknown revision rule 'undo' (use none, rcr, wino or remdm)", unknown.err().strip());
+        assertEquals("remask: unknown revision rule 'undo' (use none, rcr, wino, remdm or edit)", unknown.err().strip());
         CliTest.Run random = generate(concat(args, "--remasking", "random"));
         assertEquals(2, random.code());
         assertEquals("remask: --revise rcr ranks positions by their confidence: use --remasking low-confidence, margin"

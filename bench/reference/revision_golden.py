@@ -70,6 +70,15 @@ GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.ab
                       "src", "test", "resources", "golden")
 
 
+def predictions(model, x, mask_id):
+    """The model's prediction at every position (the mask id never) and its probability, in float64."""
+    logits = model(x).to(torch.float64)
+    p = F.softmax(logits, dim=-1)
+    logits[..., mask_id] = -math.inf
+    x0 = torch.argmax(logits, dim=-1)
+    return x0, torch.gather(p, -1, x0.unsqueeze(-1)).squeeze(-1)
+
+
 @torch.no_grad()
 def generate_rcr(model, prompt, steps, gen_length, block_length, mask_id):
     P = prompt.shape[1]
@@ -85,11 +94,7 @@ def generate_rcr(model, prompt, steps, gen_length, block_length, mask_id):
         for i in range(steps_per_block):
             before = x.clone()
             mask_index = x == mask_id
-            logits = model(x).to(torch.float64)
-            p = F.softmax(logits, dim=-1)
-            logits[..., mask_id] = -math.inf
-            x0 = torch.argmax(logits, dim=-1)
-            confidence = torch.gather(p, -1, x0.unsqueeze(-1)).squeeze(-1)
+            x0, confidence = predictions(model, x, mask_id)
             confidence[:, end:] = -math.inf
             confidence = torch.where(mask_index, confidence, torch.tensor(-math.inf, dtype=torch.float64))
             # Fill every masked position of the block and record its confidence.
@@ -297,11 +302,7 @@ def generate_edit(model, prompt, steps, gen_length, block_length, mask_id, edit_
             if not filling and post_edits >= edit_steps:
                 break
             before = x.clone()
-            logits = model(x).to(torch.float64)
-            p = F.softmax(logits, dim=-1)
-            logits[..., mask_id] = -math.inf
-            x0 = torch.argmax(logits, dim=-1)
-            confidence = torch.gather(p, -1, x0.unsqueeze(-1)).squeeze(-1)
+            x0, confidence = predictions(model, x, mask_id)
             edited = [j for j in range(begin, end) if before[0, j] != mask_id and x0[0, j] != before[0, j]
                       and confidence[0, j] > edit_threshold]
             for j in edited:

@@ -328,17 +328,24 @@ class ServeTest {
         return release;
     }
 
+    /** A completion request sent to a server whose engine is held, once it waits in the scheduler's queue. */
+    private static CompletableFuture<HttpResponse<String>> queue(ServeCommand.Serving on, String body)
+            throws InterruptedException {
+        CompletableFuture<HttpResponse<String>> reply = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + on.server.port() + "/v1/completions")).POST(HttpRequest.BodyPublishers
+                .ofString(body)).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+        while (on.scheduler.queued() == 0) {
+            Thread.sleep(5);
+        }
+        return reply;
+    }
+
     @Test
     void aFullQueueGets429WithRetryAfter() throws Exception {
         try (ServeCommand.Serving small = serve("--max-batch", "1", "--max-queue", "0")) {
             String url = "http://127.0.0.1:" + small.server.port();
             CountDownLatch release = holdEngine(small);
-            CompletableFuture<HttpResponse<String>> waiting = HTTP.sendAsync(HttpRequest.newBuilder(
-                    URI.create(url + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
-                    "{\"prompt\": \"x\", \"max_tokens\": 8}")).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
-            while (small.scheduler.queued() == 0) {
-                Thread.sleep(5);
-            }
+            CompletableFuture<HttpResponse<String>> waiting = queue(small, "{\"prompt\": \"x\", \"max_tokens\": 8}");
             HttpResponse<String> refused = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/v1/completions"))
                     .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"y\", \"max_tokens\": 8}")).timeout(TIMEOUT).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -384,12 +391,7 @@ class ServeTest {
         ServeCommand.Serving draining = serve("--grace", "30");
         String url = "http://127.0.0.1:" + draining.server.port();
         CountDownLatch release = holdEngine(draining);
-        CompletableFuture<HttpResponse<String>> running = HTTP.sendAsync(HttpRequest.newBuilder(
-                URI.create(url + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString(
-                "{\"prompt\": \"x\", \"max_tokens\": 16}")).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
-        while (draining.scheduler.queued() == 0) {
-            Thread.sleep(5);
-        }
+        CompletableFuture<HttpResponse<String>> running = queue(draining, "{\"prompt\": \"x\", \"max_tokens\": 16}");
         Thread closing = Thread.ofVirtual().start(draining::close);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         HttpResponse<String> health;

@@ -32,6 +32,24 @@ class ShippedModelTest {
         assertTrue(json.out().contains("\"gen_length\":40,\"block_length\":40"), json.out());
     }
 
+    /** The repository keeps files under 5 MB: each shipped model, all its files together, stays under that. */
+    @Test
+    void everyShippedModelIsWithinTheSizeBudget() throws IOException {
+        List<Path> models;
+        try (var dirs = Files.list(Path.of("models"))) {
+            models = dirs.filter(Files::isDirectory).sorted().toList();
+        }
+        assertEquals(List.of("remask-mini", "remask-mini-edit", "remask-mini-variants"),
+                models.stream().map(p -> p.getFileName().toString()).toList());
+        for (Path model : models) {
+            long bytes;
+            try (var files = Files.list(model)) {
+                bytes = files.mapToLong(f -> f.toFile().length()).sum();
+            }
+            assertTrue(bytes < 5_000_000, model + " holds " + bytes + " bytes");
+        }
+    }
+
     @Test
     void remaskMiniAnswersInOneBlockOfItsThirtyTwo() {
         CliTest.Run json = CliTest.run("generate", "--model", "models/remask-mini", "--format", "json", PROMPT);

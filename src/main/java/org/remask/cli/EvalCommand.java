@@ -375,8 +375,8 @@ final class EvalCommand implements Callable<Integer> {
     /** {@link #complete(Session, Task, int)}'s first sample at a sweep point, the other options unchanged. */
     private Completer.Completion complete(Session session, Task task, Sweep.Point point) {
         long[] ids = session.tokenizer().encode(task.prompt());
-        return generate(session, session.request(ids, sampling).withSchedule(point.toSchedule())
-                .withRevision(revision(point)));
+        // The point's rule from the start: --revise (none beside a sweep) would refuse that rule's parameters.
+        return generate(session, session.request(ids, sampling, revision(point)).withSchedule(point.toSchedule()));
     }
 
     /** The point's revision rule with the parameters given; wino's wide threshold is the point's threshold. */

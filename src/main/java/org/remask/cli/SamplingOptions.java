@@ -235,8 +235,13 @@ final class SamplingOptions {
 
     /** The request for these prompt ids, checked; eot is the EoT id for --eos-confidence-off when --eot-id is not given. */
     GenerationRequest request(long[] promptIds, long eot) {
+        return request(promptIds, eot, revision());
+    }
+
+    /** As {@link #request(long[], long)} with another revision rule than --revise's (a sweep's point). */
+    GenerationRequest request(long[] promptIds, long eot, Revision revision) {
         return new GenerationRequest(promptIds, genLength, resolvedBlockLength(), resolvedSchedule(),
-                settings(eotId >= 0 ? eotId : eot), cacheMode(), revision());
+                settings(eotId >= 0 ? eotId : eot), cacheMode(), revision);
     }
 
     CacheMode cacheMode() {

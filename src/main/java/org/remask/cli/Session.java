@@ -2,6 +2,7 @@ package org.remask.cli;
 
 import org.remask.engine.Model;
 import org.remask.sampling.GenerationRequest;
+import org.remask.sampling.Revision;
 import org.remask.sampling.Sampler;
 import org.remask.text.Tokenizer;
 
@@ -27,8 +28,16 @@ final class Session implements AutoCloseable {
 
     /** The request for these prompt ids; with a tokenizer, its EoT is the default of --eot-id. */
     GenerationRequest request(long[] promptIds, SamplingOptions sampling) {
-        long eot = tokenizer == null ? -1 : tokenizer.idOf(Tokenizer.EOT_TOKEN).orElse(-1);
-        return sampling.request(promptIds, eot);
+        return sampling.request(promptIds, eot());
+    }
+
+    /** As {@link #request(long[], SamplingOptions)} with a sweep point's revision rule instead of --revise's. */
+    GenerationRequest request(long[] promptIds, SamplingOptions sampling, Revision revision) {
+        return sampling.request(promptIds, eot(), revision);
+    }
+
+    private long eot() {
+        return tokenizer == null ? -1 : tokenizer.idOf(Tokenizer.EOT_TOKEN).orElse(-1);
     }
 
     @Override

@@ -87,6 +87,24 @@ class SweepCommandTest {
         assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
     }
 
+    /**
+     * A rule's parameters reach its points and leave the others alone: with --edit-steps beside none and edit, every
+     * point generates (0 NFE would mean each task failed to build its request), and edit's spend more calls.
+     */
+    @Test
+    void aRuleParameterGoesToItsPointsOnly(@TempDir Path dir) throws IOException {
+        EvalCommandTest.Run run = sweep(dir.resolve("sweep"), "--sweep-schedules", "llada", "--sweep-revisions",
+                "none,edit", "--edit-threshold", "0", "--edit-steps", "3", "--format", "json");
+        assertEquals(0, run.code(), run.err());
+        List<Object> points = JSON.std.listFrom(run.out());
+        assertEquals(List.of("none", "none", "edit", "edit"), points.stream().map(p -> ((Map<?, ?>) p).get("revise")).toList());
+        for (int i = 0; i < 2; i++) {
+            double plain = ((Number) ((Map<?, ?>) points.get(i)).get("nfe")).doubleValue();
+            double edit = ((Number) ((Map<?, ?>) points.get(i + 2)).get("nfe")).doubleValue();
+            assertTrue(plain > 0 && edit > plain && edit <= plain + 3, plain + " and " + edit + " NFE per task");
+        }
+    }
+
     /** The dataset is recorded by its content, not only its path: an edited one is not resumed over. */
     @Test
     void refusesToResumeOverAnEditedDataset(@TempDir Path dir) throws IOException {

@@ -50,6 +50,17 @@ class ShippedModelTest {
         }
     }
 
+    /** remask-mini-edit loads and edits: at 2 steps it writes "return = + 2" and an edit step mends it. */
+    @Test
+    void remaskMiniEditEditsWhatItWrote() {
+        String prompt = "def plus_12(a):\n    \"\"\"Add 12 to a.\n    >>> plus_12(-14)\n    -2\n    \"\"\"\n";
+        CliTest.Run run = CliTest.run("generate", "--model", "models/remask-mini-edit", "--dtype", "float32",
+                "--steps", "2", "--revise", "edit", "--edit-threshold", "0.5", "--trace", prompt);
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().lines().anyMatch(l -> l.startsWith("step 2 ") && l.contains("editing: [")), run.out());
+        assertTrue(run.out().contains("    return a + 2"), run.out());
+    }
+
     @Test
     void remaskMiniAnswersInOneBlockOfItsThirtyTwo() {
         CliTest.Run json = CliTest.run("generate", "--model", "models/remask-mini", "--format", "json", PROMPT);

@@ -285,6 +285,21 @@ public class StepBench {
     }
 
     /**
+     * {@link #commitBlock} with edit's commit: before the masked commit, a pass over the block's committed positions
+     * that gives x0 to those predicted otherwise above the threshold (0: every one whose x0 differs).
+     */
+    @Benchmark
+    @OperationsPerInvocation(COMMITS_PER_BLOCK)
+    public int commitEditBlock(Step s) {
+        s.tokens.write(BEGIN, s.masks);
+        int committed = 0;
+        for (int i = 0; i < COMMITS_PER_BLOCK; i++) {
+            committed += s.tokens.commitEdit(s.samples, BEGIN, END, COMMIT_K, Double.POSITIVE_INFINITY, 0, s.commits);
+        }
+        return committed;
+    }
+
+    /**
      * {@link #commitBlock} with wino's step: the shadow rows' probabilities of the committed tokens (a pass over
      * their 32000 logits each), the draft and the verify, until the block is full; per step.
      */

@@ -53,7 +53,7 @@ public final class SweepFigure {
         styler.setXAxisLogarithmic(true);
         styler.setYAxisMin(0.0);
         styler.setMarkerSize(8);
-        styler.setLegendPosition(Styler.LegendPosition.InsideNE);
+        styler.setLegendPosition(Styler.LegendPosition.OutsideS);
         styler.setChartBackgroundColor(Color.WHITE);
         for (Curve c : curves) {
             XYSeries series = chart.addSeries(c.label(), c.nfe(), c.passAt1());

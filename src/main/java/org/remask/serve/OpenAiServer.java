@@ -461,7 +461,7 @@ public final class OpenAiServer implements AutoCloseable {
             }
         }
         String rendered;
-        synchronized (loaded.chat()) {
+        synchronized (loaded.chat()) { // one render at a time: the template engine is not documented as thread-safe
             try {
                 rendered = loaded.chat().render(chat, true);
             } catch (IllegalArgumentException e) {

@@ -303,6 +303,8 @@ final class EvalCommand implements Callable<Integer> {
         settings.put("remdm_t_on", sampling.remdmTOn);
         settings.put("remdm_t_off", sampling.remdmTOff);
         settings.put("remdm_alpha_on", sampling.remdmAlphaOn);
+        settings.put("edit_threshold", sampling.editThreshold);
+        settings.put("edit_steps", sampling.editSteps);
         settings.put("dtype", options.precision().dtype().nativeName());
         settings.put("seed", sampling.seed);
         settings.put("cfg_scale", sampling.cfgScale);

@@ -103,6 +103,10 @@ class SweepCommandTest {
             double edit = ((Number) ((Map<?, ?>) points.get(i + 2)).get("nfe")).doubleValue();
             assertTrue(plain > 0 && edit > plain && edit <= plain + 3, plain + " and " + edit + " NFE per task");
         }
+        EvalCommandTest.Run other = sweep(dir.resolve("sweep"), "--sweep-schedules", "llada", "--sweep-revisions",
+                "none,edit", "--edit-threshold", "0.5", "--edit-steps", "3");
+        assertEquals(2, other.code(), "the rule's parameters are the sweep's settings: another one is not resumed over");
+        assertTrue(other.err().contains("edit_threshold 0.0 -> 0.5"), other.err());
     }
 
     /** The dataset is recorded by its content, not only its path: an edited one is not resumed over. */

@@ -345,6 +345,11 @@ void running_confidence_commit(const std::string& golden, const std::string& dev
                           &count, &remasked_count) == REMASK_ERR_INVALID_ARGUMENT &&
             std::string(remask_last_error()).find("at least one token") != std::string::npos,
         "rcr: k = 0 is refused");
+  int64_t edited_count = 0;
+  check(remask_commit_edit(tokens, samples, 0, n, 1, INFINITY, 1.0, positions.data(), committed.data(), remasked.data(),
+                           n, &count, &edited_count) == REMASK_ERR_INVALID_ARGUMENT &&
+            std::string(remask_last_error()).find("edit_threshold") != std::string::npos,
+        "edit: an edit threshold of 1 is refused");
   remask_buffer_free(samples);
   remask_buffer_free(logits);
   remask_buffer_free(tokens);

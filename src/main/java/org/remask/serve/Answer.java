@@ -18,6 +18,7 @@ final class Answer {
     private final boolean revisable;
     private final int blockLength;
     private final Tokenizer tokenizer;
+    private final long[] stopIds; // read once: the engine thread checks them every step
     private final List<String> stops;
     private int finalLength; // ids[0, finalLength) are committed and stay
     private String sent = "";
@@ -29,6 +30,7 @@ final class Answer {
         this.blockLength = blockLength;
         this.revisable = revisable;
         this.tokenizer = tokenizer;
+        this.stopIds = tokenizer.stopIds();
         this.stops = stops;
     }
 
@@ -49,7 +51,6 @@ final class Answer {
 
     /** Whether the final prefix holds a stop id, so that the text is complete (cheap: no decoding). */
     boolean endsAtStopId() {
-        long[] stopIds = tokenizer.stopIds();
         for (int i = 0; i < finalLength; i++) {
             if (Arrays.binarySearch(stopIds, ids[i]) >= 0) {
                 return true;

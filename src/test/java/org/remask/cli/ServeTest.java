@@ -42,11 +42,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.remask.sampling.Generation;
 import org.remask.sampling.GenerationRequest;
+import org.remask.serve.OpenAiServer;
 import org.remask.text.Tokenizer;
 import picocli.CommandLine;
 
@@ -235,7 +238,7 @@ class ServeTest {
     @Test
     void aStopStringEndsTheText() throws IOException {
         String text = (String) solo("--prompt", "abc", "--gen-length", "32").get("text");
-        java.util.regex.Matcher ascii = java.util.regex.Pattern.compile("[A-Za-z0-9]{2}").matcher(text);
+        Matcher ascii = Pattern.compile("[A-Za-z0-9]{2}").matcher(text);
         assertTrue(ascii.find(2), text);
         String stop = ascii.group();
         Reply reply = post("/v1/completions", "{\"prompt\": \"abc\", \"max_tokens\": 32, \"stop\": "
@@ -286,6 +289,21 @@ class ServeTest {
                 new Bad("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 5000}", 400, "prompt",
                         "context_length_exceeded"),
                 new Bad("/v1/completions", "{\"prompt\": \"x\", \"model\": \"gpt-4\"}", 404, "model", "model_not_found"),
+                new Bad("/v1/completions", "{\"prompt\": \"\"}", 400, "prompt", null),
+                new Bad("/v1/completions", "{\"prompt\": [1.5]}", 400, "prompt", null),
+                new Bad("/v1/completions", "{\"prompt\": \"x\", \"model\": 5}", 400, "model", null),
+                new Bad("/v1/completions", "{\"prompt\": \"x\", \"user\": 5}", 400, "user", null),
+                new Bad("/v1/completions", "{\"prompt\": \"x\", \"n\": 100}", 400, "n", null),
+                new Bad("/v1/completions", "{\"prompt\": \"x\", \"stream\": true, \"stream_options\": {\"colour\": 1}}",
+                        400, "stream_options", null),
+                new Bad("/v1/completions", "{\"prompt\": \"x\", \"max_completion_tokens\": 8}", 400,
+                        "max_completion_tokens", null),
+                new Bad("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}],"
+                        + " \"max_tokens\": 8, \"max_completion_tokens\": 8}", 400, "max_completion_tokens", null),
+                new Bad("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\","
+                        + " \"name\": \"x\"}]}", 400, "messages", null),
+                new Bad("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\":"
+                        + " \"image_url\"}]}]}", 400, "messages", null),
                 new Bad("/v1/chat/completions", "{\"messages\": []}", 400, "messages", null),
                 new Bad("/v1/chat/completions", "{\"messages\": [{\"role\": \"robot\", \"content\": \"hi\"}]}", 400,
                         "messages", null),
@@ -308,6 +326,24 @@ class ServeTest {
         }
         assertTrue(((String) ((Map<?, ?>) post("/v1/completions", "{\"prompt\": \"x\", \"threshold\": 0.9}").json()
                 .get("error")).get("message")).contains("threshold does not apply to schedule llada"));
+    }
+
+    /** Before the model is ready the server answers, but only 503: health says loading, generation is refused. */
+    @Test
+    void whileLoadingHealthAndGenerationAre503() throws Exception {
+        try (OpenAiServer loading = OpenAiServer.start("127.0.0.1", 0, NAME,
+                new OpenAiServer.Limits(1, 0, Duration.ofSeconds(10), 1024))) {
+            String url = "http://127.0.0.1:" + loading.port();
+            HttpResponse<String> health = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/health"))
+                    .timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, health.statusCode());
+            assertEquals(Map.of("status", "loading"), JSON.std.mapFrom(health.body()));
+            HttpResponse<String> refused = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"x\"}")).timeout(TIMEOUT).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, refused.statusCode());
+            assertEquals("service_unavailable", ((Map<?, ?>) JSON.std.mapFrom(refused.body()).get("error")).get("code"));
+        }
     }
 
     /** Holds the engine thread inside a model call of a generation submitted beside the server's, until released. */
@@ -499,9 +535,9 @@ class ServeTest {
         Process server = builder.start();
         try {
             BufferedReader err = new BufferedReader(new InputStreamReader(server.getErrorStream(), StandardCharsets.UTF_8));
-            java.util.regex.Matcher serving = null;
+            Matcher serving = null;
             for (String line; (line = err.readLine()) != null; ) {
-                serving = java.util.regex.Pattern.compile("serving .* on http://127.0.0.1:(\\d+)/v1").matcher(line);
+                serving = Pattern.compile("serving .* on http://127.0.0.1:(\\d+)/v1").matcher(line);
                 if (serving.find()) {
                     break;
                 }
